@@ -1,0 +1,101 @@
+//! Command-line interface.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use mars_store::embedded::AutoCompaction;
+
+use crate::{bench, server};
+
+/// Mars: one Kubernetes-compatible control plane for a national fleet.
+#[derive(Debug, Parser)]
+#[command(name = "mars", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Server settings for the all-in-one default (no subcommand).
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the control plane: the store and its etcd v3 API.
+    Server(ServerArgs),
+    /// Measure things and print the figures.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Drive etcd-compatible endpoints (Mars or etcd) with the same load.
+    Store(bench::StoreBenchArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// Where the store keeps its log and snapshots.
+    #[arg(long, env = "MARS_DATA_DIR", default_value = "mars-data")]
+    pub data_dir: PathBuf,
+    /// Address of the etcd v3 gRPC API.
+    #[arg(long, default_value = "127.0.0.1:2379")]
+    pub etcd_listen: String,
+    /// Name of this member, as `etcdctl member list` shows it.
+    #[arg(long, default_value = "mars")]
+    pub name: String,
+    /// Largest request accepted, in bytes (etcd's default: 1.5 MiB).
+    #[arg(long, default_value_t = 1536 * 1024)]
+    pub max_request_bytes: usize,
+    /// Most operations in one transaction (etcd's default: 128).
+    #[arg(long, default_value_t = 128)]
+    pub max_txn_ops: usize,
+    /// Keep this much history and compact the rest automatically: a revision
+    /// count (`10000`) or a duration (`30m`, `1h`). Off by default.
+    #[arg(long, value_parser = parse_retention)]
+    pub auto_compaction_retention: Option<AutoCompaction>,
+    /// How often watches that asked for progress notifications get one.
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pub watch_progress_notify_interval: Duration,
+}
+
+fn parse_retention(text: &str) -> Result<AutoCompaction, String> {
+    text.parse()
+}
+
+/// Parses `500ms`, `30s`, `10m`, `1h`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{text:?} has no unit: use ms, s, m or h"))?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(number)),
+        "s" => Ok(Duration::from_secs(number)),
+        "m" => Ok(Duration::from_secs(number * 60)),
+        "h" => Ok(Duration::from_secs(number * 3600)),
+        _ => Err(format!("{text:?} has an unknown unit: use ms, s, m or h")),
+    }
+}
+
+/// Logs to stderr; `RUST_LOG` overrides the default `info` level.
+pub fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => server::run(cli.server).await,
+        Some(Command::Server(args)) => server::run(args).await,
+        Some(Command::Bench(BenchCommand::Store(args))) => bench::store(args).await,
+    }
+}

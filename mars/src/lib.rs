@@ -1,0 +1,6 @@
+//! The Mars binary as a library: the CLI and the composition of the crates
+//! into a running server, so end-to-end tests can start it in-process too.
+
+pub mod bench;
+pub mod cli;
+pub mod server;

@@ -1,0 +1,93 @@
+//! `mars server`: opens the embedded store and serves it until SIGTERM or
+//! Ctrl-C, then drains writes in flight and closes the log.
+
+use anyhow::Context;
+use mars_store::grpc::{EtcdService, GrpcConfig};
+use mars_store::validate::Limits;
+use mars_store::{Embedded, EmbeddedConfig};
+use tokio::net::TcpListener;
+
+use crate::cli::ServerArgs;
+
+/// A started server: its store and the address it listens on.
+pub struct Running {
+    pub store: Embedded,
+    pub etcd_addr: std::net::SocketAddr,
+    serve: tokio::task::JoinHandle<anyhow::Result<()>>,
+    stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Running {
+    /// Stops serving, then closes the store.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.serve.await.context("server task panicked")??;
+        self.store.close().await;
+        Ok(())
+    }
+}
+
+/// Opens the store and starts serving; returns once the listener is bound.
+pub async fn start(args: &ServerArgs) -> anyhow::Result<Running> {
+    let listener = TcpListener::bind(&args.etcd_listen)
+        .await
+        .with_context(|| format!("cannot listen on --etcd-listen {}", args.etcd_listen))?;
+    let etcd_addr = listener.local_addr()?;
+    let mut config = EmbeddedConfig::new(&args.data_dir);
+    config.name = args.name.clone();
+    config.client_urls = vec![format!("http://{etcd_addr}")];
+    config.limits = Limits {
+        max_request_bytes: args.max_request_bytes,
+        max_txn_ops: args.max_txn_ops,
+    };
+    config.auto_compaction = args.auto_compaction_retention;
+    let store = Embedded::open(config)?;
+
+    let service = EtcdService::new(
+        store.clone(),
+        GrpcConfig {
+            progress_notify_interval: args.watch_progress_notify_interval,
+        },
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serve = tokio::spawn(async move {
+        service
+            .serve(listener, async {
+                let _ = stopped.await;
+            })
+            .await
+            .context("etcd gRPC server failed")
+    });
+    Ok(Running {
+        store,
+        etcd_addr,
+        serve,
+        stop,
+    })
+}
+
+/// Runs until SIGTERM or Ctrl-C.
+pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
+    let running = start(&args).await?;
+    tracing::info!(
+        data_dir = %args.data_dir.display(),
+        etcd = %format!("http://{}", running.etcd_addr),
+        "Mars is serving; try: ETCDCTL_API=3 etcdctl --endpoints=http://{} endpoint status",
+        running.etcd_addr
+    );
+    wait_for_signal().await?;
+    tracing::info!("shutting down");
+    running.shutdown().await?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    tokio::select! {
+        _ = term.recv() => {}
+        result = tokio::signal::ctrl_c() => result.context("cannot watch Ctrl-C")?,
+    }
+    Ok(())
+}

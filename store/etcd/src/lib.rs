@@ -1,0 +1,1 @@
+//! Store trait over etcd

@@ -53,6 +53,7 @@ pub struct Recovered {
 }
 
 /// An open log, positioned to append.
+#[derive(Debug)]
 pub struct Wal {
     dir: PathBuf,
     wal_dir: PathBuf,

@@ -64,8 +64,11 @@ impl Watcher {
                 let put = e.r#type == EventType::Put as i32;
                 kv.mod_revision >= self.from
                     && KeyRange::new(&self.spec.key, &self.spec.range_end).contains(&kv.key)
-                    && !(put && self.spec.no_put)
-                    && !(!put && self.spec.no_delete)
+                    && if put {
+                        !self.spec.no_put
+                    } else {
+                        !self.spec.no_delete
+                    }
             })
             .map(|e| {
                 let mut e = e.clone();

@@ -71,11 +71,7 @@ impl Mvcc {
         {
             return Box::new(std::iter::empty());
         }
-        Box::new(
-            self.keys
-                .range::<[u8], _>((Bound::Included(start), end))
-                .map(|(k, v)| (k, v)),
-        )
+        Box::new(self.keys.range::<[u8], _>((Bound::Included(start), end)))
     }
 
     /// The key's value as a read at `rev` sees it.

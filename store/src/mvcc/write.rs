@@ -58,10 +58,8 @@ impl Mvcc {
         if request.key.is_empty() {
             return Err(StoreError::EmptyKey);
         }
-        if request.ignore_value || request.ignore_lease {
-            if self.latest(&request.key).is_none() {
-                return Err(StoreError::KeyNotFound);
-            }
+        if (request.ignore_value || request.ignore_lease) && self.latest(&request.key).is_none() {
+            return Err(StoreError::KeyNotFound);
         }
         if request.lease != 0 && !self.leases.contains_key(&request.lease) {
             return Err(StoreError::LeaseNotFound);

@@ -1,6 +1,8 @@
 //! Property tests: the MVCC engine against a model that simply keeps a full
 //! copy of the keyspace for every revision.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 
 use bytes::Bytes;

@@ -1,6 +1,8 @@
 //! The write-ahead log under damage: torn tails are cut, corruption in the
 //! middle stops recovery, snapshots cover and drop old segments.
 
+#![allow(clippy::unwrap_used)]
+
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};

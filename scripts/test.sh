@@ -19,6 +19,10 @@ fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# The end-to-end tests run the real `mars` binary; nextest builds only test
+# targets, so build the binaries first.
+cargo build --workspace --bins --locked
+
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
 else

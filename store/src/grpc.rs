@@ -322,8 +322,9 @@ impl WatchSession {
                     StoreError::Compacted { compact_revision } => *compact_revision,
                     _ => 0,
                 };
+                // etcd leaves the revision out of a refused watch's header.
                 self.send(WatchResponse {
-                    header: Some(self.store.header(self.store.revision())),
+                    header: Some(self.store.header(0)),
                     watch_id: id,
                     canceled: true,
                     compact_revision,
@@ -411,8 +412,9 @@ impl Lease for EtcdService {
 #[tonic::async_trait]
 impl Cluster for EtcdService {
     async fn member_list(&self, _: Request<MemberListRequest>) -> Reply<MemberListResponse> {
+        // Membership is not versioned by the keyspace: etcd sends no revision.
         Ok(Response::new(MemberListResponse {
-            header: Some(self.store.header(self.store.revision())),
+            header: Some(self.store.header(0)),
             members: vec![self.store.member()],
         }))
     }

@@ -11,7 +11,8 @@ use bytes::Bytes;
 use futures::Stream;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::pb::etcdserverpb::cluster_server::{Cluster, ClusterServer};
@@ -82,14 +83,17 @@ impl EtcdService {
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), tonic::transport::Error> {
         let max = self.store.limits().max_request_bytes + GRPC_OVERHEAD_BYTES;
+        // tonic ignores the builder's nodelay setting for a caller-supplied
+        // listener: set it on the incoming stream, or Nagle's algorithm meets
+        // delayed ACKs and every small response waits ~40 ms.
+        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
         tonic::transport::Server::builder()
-            .tcp_nodelay(true)
             .add_service(KvServer::new(self.clone()).max_decoding_message_size(max))
             .add_service(WatchServer::new(self.clone()).max_decoding_message_size(max))
             .add_service(LeaseServer::new(self.clone()).max_decoding_message_size(max))
             .add_service(ClusterServer::new(self.clone()).max_decoding_message_size(max))
             .add_service(MaintenanceServer::new(self).max_decoding_message_size(max))
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+            .serve_with_incoming_shutdown(incoming, shutdown)
             .await
     }
 }

@@ -114,16 +114,23 @@ impl WriteTxn<'_> {
 
     fn apply_put(&mut self, request: &PutRequest) -> PutResponse {
         let prev = self.mvcc.latest(&request.key).cloned();
+        // A decoded request's bytes are slices of the whole receive buffer;
+        // storing them would pin that buffer for as long as the revision
+        // lives. Store exact-size copies (the existing key when there is one).
+        let key = match self.mvcc.keys.get_key_value(&request.key[..]) {
+            Some((key, _)) => key.clone(),
+            None => Bytes::copy_from_slice(&request.key),
+        };
         let value = match (&prev, request.ignore_value) {
             (Some(prev), true) => prev.value.clone(),
-            _ => request.value.clone(),
+            _ => Bytes::copy_from_slice(&request.value),
         };
         let lease = match (&prev, request.ignore_lease) {
             (Some(prev), true) => prev.lease,
             _ => request.lease,
         };
         let kv = KeyValue {
-            key: request.key.clone(),
+            key: key.clone(),
             create_revision: prev.as_ref().map_or(self.rev, |p| p.create_revision),
             mod_revision: self.rev,
             version: prev.as_ref().map_or(1, |p| p.version + 1),

@@ -72,6 +72,25 @@ pub fn prefix_end(prefix: &[u8]) -> Bytes {
     Bytes::from_static(&[0])
 }
 
+/// The key's state after a put at `revision` over `prev` (`None`: the put
+/// created it): what `create` and `update` return, whichever backend ran them.
+pub fn written(
+    key: &[u8],
+    value: Bytes,
+    lease: i64,
+    revision: i64,
+    prev: Option<&KeyValue>,
+) -> KeyValue {
+    KeyValue {
+        key: Bytes::copy_from_slice(key),
+        create_revision: prev.map_or(revision, |p| p.create_revision),
+        mod_revision: revision,
+        version: prev.map_or(1, |p| p.version + 1),
+        value,
+        lease,
+    }
+}
+
 /// Messages of one watch: events (in revision order) or progress notifications.
 pub type WatchStream = Pin<Box<dyn Stream<Item = Result<WatchMessage, StoreError>> + Send>>;
 

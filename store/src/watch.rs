@@ -156,14 +156,6 @@ impl WatchHub {
             }
         }
     }
-
-    pub fn len(&self) -> usize {
-        self.watchers.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.watchers.is_empty()
-    }
 }
 
 /// Splits replayed events into messages of bounded size, never splitting the

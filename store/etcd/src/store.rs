@@ -10,6 +10,7 @@ use etcd_client::proto::PbTxnResponse;
 use etcd_client::{
     Client, Compare, CompareOp, ConnectOptions, DeleteOptions, GetOptions, PutOptions, Txn, TxnOp,
 };
+use mars_store::store::written;
 use mars_store::{KeyValue, ListPage, ListRequest, Store, StoreError, WatchSpec, WatchStream};
 
 use crate::convert;
@@ -173,14 +174,7 @@ impl Store for EtcdStore {
             });
         }
         let revision = convert::revision_of(response.header.as_ref());
-        Ok(KeyValue {
-            key: Bytes::copy_from_slice(key),
-            create_revision: revision,
-            mod_revision: revision,
-            version: 1,
-            value,
-            lease,
-        })
+        Ok(written(key, value, lease, revision, None))
     }
 
     async fn update(
@@ -204,14 +198,7 @@ impl Store for EtcdStore {
         }
         let revision = convert::revision_of(response.header.as_ref());
         let prev = convert::put_prev_kv(response);
-        Ok(KeyValue {
-            key: Bytes::copy_from_slice(key),
-            create_revision: prev.as_ref().map_or(revision, |p| p.create_revision),
-            mod_revision: revision,
-            version: prev.as_ref().map_or(1, |p| p.version + 1),
-            value,
-            lease,
-        })
+        Ok(written(key, value, lease, revision, prev.as_ref()))
     }
 
     async fn delete(

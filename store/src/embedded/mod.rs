@@ -487,11 +487,6 @@ impl Embedded {
             is_learner: false,
         }
     }
-
-    /// Number of registered watchers.
-    pub fn watcher_count(&self) -> usize {
-        self.core.hub.lock().len()
-    }
 }
 
 fn unexpected(response: Response) -> StoreError {

@@ -14,7 +14,7 @@ use crate::pb::etcdserverpb::response_op::Response as OpResponse;
 use crate::pb::etcdserverpb::{
     Compare, DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest, TxnResponse,
 };
-use crate::store::{ListPage, ListRequest, Store, WatchStream};
+use crate::store::{ListPage, ListRequest, Store, WatchStream, written};
 use crate::watch::WatchSpec;
 use crate::{KeyValue, StoreError};
 
@@ -117,14 +117,7 @@ impl Store for Embedded {
             });
         }
         let revision = revision_of(&response);
-        Ok(KeyValue {
-            key: Bytes::copy_from_slice(key),
-            create_revision: revision,
-            mod_revision: revision,
-            version: 1,
-            value,
-            lease,
-        })
+        Ok(written(key, value, lease, revision, None))
     }
 
     async fn update(
@@ -155,14 +148,7 @@ impl Store for Embedded {
             _ => None,
         });
         let revision = revision_of(&response);
-        Ok(KeyValue {
-            key: Bytes::copy_from_slice(key),
-            create_revision: prev.as_ref().map_or(revision, |p| p.create_revision),
-            mod_revision: revision,
-            version: prev.as_ref().map_or(1, |p| p.version + 1),
-            value,
-            lease,
-        })
+        Ok(written(key, value, lease, revision, prev.as_ref()))
     }
 
     async fn delete(

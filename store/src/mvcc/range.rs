@@ -38,18 +38,6 @@ impl<'a> KeyRange<'a> {
         }
     }
 
-    /// Whether two ranges share at least one key.
-    pub fn overlaps(&self, other: &KeyRange<'_>) -> bool {
-        let (a_start, a_end) = self.bounds();
-        let (b_start, b_end) = other.bounds();
-        let starts_before_end = |start: &[u8], end: Bound<&[u8]>| match end {
-            Bound::Included(end) => start <= end,
-            Bound::Excluded(end) => start < end,
-            Bound::Unbounded => true,
-        };
-        starts_before_end(a_start, b_end) && starts_before_end(b_start, a_end)
-    }
-
     fn bounds(&self) -> (&'a [u8], Bound<&'a [u8]>) {
         match *self {
             KeyRange::Single(key) => (key, Bound::Included(key)),
@@ -87,11 +75,6 @@ impl Mvcc {
             .and_then(|h| h.last())
             .filter(|e| !e.tombstone)
             .map(|e| &e.kv)
-    }
-
-    /// The current value of one key.
-    pub fn get(&self, key: &[u8]) -> Option<&KeyValue> {
-        self.latest(key)
     }
 
     /// Resolves a requested read revision (0 or less means "now") and checks

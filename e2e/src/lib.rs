@@ -182,6 +182,11 @@ pub struct EtcdServer {
 
 impl EtcdServer {
     pub fn start() -> anyhow::Result<Self> {
+        Self::start_with(&[])
+    }
+
+    /// Starts etcd with extra command-line flags.
+    pub fn start_with(extra_args: &[&str]) -> anyhow::Result<Self> {
         let etcd = require_program("etcd", "etcd-server")?;
         let dir = tempfile::tempdir()?;
         let port = free_port()?;
@@ -197,6 +202,7 @@ impl EtcdServer {
             .arg(format!("--listen-peer-urls={peer_url}"))
             .arg(format!("--initial-advertise-peer-urls={peer_url}"))
             .arg(format!("--initial-cluster=default={peer_url}"))
+            .args(extra_args)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -16,6 +16,8 @@ use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::pb::etcdserverpb::cluster_server::{Cluster, ClusterServer};
+mod authority;
+
 use crate::pb::etcdserverpb::kv_server::{Kv, KvServer};
 use crate::pb::etcdserverpb::lease_server::{Lease, LeaseServer};
 use crate::pb::etcdserverpb::maintenance_server::{Maintenance, MaintenanceServer};
@@ -86,7 +88,9 @@ impl EtcdService {
         // tonic ignores the builder's nodelay setting for a caller-supplied
         // listener: set it on the incoming stream, or Nagle's algorithm meets
         // delayed ACKs and every small response waits ~40 ms.
-        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        let incoming = TcpIncoming::from(listener)
+            .with_nodelay(Some(true))
+            .map(|stream| stream.map(authority::RepairedStream::new));
         tonic::transport::Server::builder()
             .add_service(KvServer::new(self.clone()).max_decoding_message_size(max))
             .add_service(WatchServer::new(self.clone()).max_decoding_message_size(max))

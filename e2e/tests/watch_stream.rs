@@ -124,3 +124,34 @@ async fn etcd_sends_periodic_progress_notifications() {
         EtcdServer::start_with(&["--experimental-watch-progress-notify-interval=1s"]).unwrap();
     periodic_progress_notifications(&server.url()).await;
 }
+
+/// SIGTERM ends open watch and keep-alive streams instead of waiting on them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_does_not_wait_for_open_streams() {
+    let mut server = MarsServer::start().unwrap();
+    let client = Client::connect([server.url()], None).await.unwrap();
+    let mut watch = client.watch_client().watch("/w", None).await.unwrap();
+    assert!(next(&mut watch).await.created());
+    let lease = client.lease_client().grant(60, None).await.unwrap().id();
+    let (_keeper, _responses) = client.lease_client().keep_alive(lease).await.unwrap();
+
+    let started = std::time::Instant::now();
+    let status = tokio::task::spawn_blocking(move || server.terminate())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
+    // The client sees its watch end rather than hang.
+    let ended = tokio::time::timeout(WAIT, watch.message())
+        .await
+        .expect("watch did not end");
+    assert!(
+        !matches!(ended, Ok(Some(ref r)) if !r.events().is_empty()),
+        "{ended:?}"
+    );
+}

@@ -9,6 +9,9 @@ use tokio::net::TcpListener;
 
 use crate::cli::ServerArgs;
 
+/// How long shutdown waits for requests in flight.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A started server: its store and the address it listens on.
 pub struct Running {
     pub store: Embedded,
@@ -18,12 +21,20 @@ pub struct Running {
 }
 
 impl Running {
-    /// Stops serving, then closes the store.
-    pub async fn shutdown(self) -> anyhow::Result<()> {
+    /// Stops serving (waiting up to [`DRAIN`] for requests in flight), then
+    /// closes the store, finishing every write it already accepted.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
         let _ = self.stop.send(());
-        self.serve.await.context("server task panicked")??;
+        let served = match tokio::time::timeout(DRAIN, &mut self.serve).await {
+            Ok(joined) => joined.context("server task panicked")?,
+            Err(_) => {
+                tracing::warn!("connections still open after {DRAIN:?}; closing them");
+                self.serve.abort();
+                Ok(())
+            }
+        };
         self.store.close().await;
-        Ok(())
+        served
     }
 }
 

@@ -5,12 +5,13 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status, Streaming};
@@ -71,11 +72,26 @@ impl Default for GrpcConfig {
 pub struct EtcdService {
     store: Embedded,
     config: GrpcConfig,
+    /// Set when the server stops: long-lived streams (watch, keep-alive)
+    /// end so that graceful shutdown does not wait on them forever.
+    stopping: Arc<watch::Sender<bool>>,
 }
 
 impl EtcdService {
     pub fn new(store: Embedded, config: GrpcConfig) -> Self {
-        Self { store, config }
+        Self {
+            store,
+            config,
+            stopping: Arc::new(watch::channel(false).0),
+        }
+    }
+
+    /// Resolves once the server has begun to stop.
+    fn stopped(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut stopping = self.stopping.subscribe();
+        async move {
+            let _ = stopping.wait_for(|stopping| *stopping).await;
+        }
     }
 
     /// Serves every etcd service on `listener` until `shutdown` resolves.
@@ -85,6 +101,7 @@ impl EtcdService {
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), tonic::transport::Error> {
         let max = self.store.limits().max_request_bytes + GRPC_OVERHEAD_BYTES;
+        let stopping = self.stopping.clone();
         // tonic ignores the builder's nodelay setting for a caller-supplied
         // listener: set it on the incoming stream, or Nagle's algorithm meets
         // delayed ACKs and every small response waits ~40 ms.
@@ -97,7 +114,10 @@ impl EtcdService {
             .add_service(LeaseServer::new(self.clone()).max_decoding_message_size(max))
             .add_service(ClusterServer::new(self.clone()).max_decoding_message_size(max))
             .add_service(MaintenanceServer::new(self).max_decoding_message_size(max))
-            .serve_with_incoming_shutdown(incoming, shutdown)
+            .serve_with_incoming_shutdown(incoming, async move {
+                shutdown.await;
+                stopping.send_replace(true);
+            })
             .await
     }
 }
@@ -161,7 +181,11 @@ impl Watch for EtcdService {
     ) -> Reply<BoxStream<WatchResponse>> {
         let (out, rx) = mpsc::channel(256);
         let session = WatchSession::new(self.store.clone(), out);
-        tokio::spawn(session.run(request.into_inner(), self.config.progress_notify_interval));
+        tokio::spawn(session.run(
+            request.into_inner(),
+            self.config.progress_notify_interval,
+            self.stopped(),
+        ));
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 }
@@ -190,11 +214,18 @@ impl WatchSession {
         }
     }
 
-    async fn run(mut self, mut inbound: Streaming<WatchRequest>, progress_every: Duration) {
+    async fn run(
+        mut self,
+        mut inbound: Streaming<WatchRequest>,
+        progress_every: Duration,
+        stopped: impl Future<Output = ()>,
+    ) {
         let mut progress = tokio::time::interval(progress_every);
         progress.tick().await;
+        let mut stopped = std::pin::pin!(stopped);
         loop {
             let keep_going = tokio::select! {
+                () = &mut stopped => false,
                 request = inbound.message() => match request {
                     Ok(Some(request)) => self.handle(request).await,
                     Ok(None) | Err(_) => false,
@@ -376,9 +407,18 @@ impl Lease for EtcdService {
     ) -> Reply<BoxStream<LeaseKeepAliveResponse>> {
         let mut inbound = request.into_inner();
         let store = self.store.clone();
+        let stopped = self.stopped();
         let (out, rx) = mpsc::channel(64);
         tokio::spawn(async move {
-            while let Ok(Some(request)) = inbound.message().await {
+            let mut stopped = std::pin::pin!(stopped);
+            loop {
+                let request = tokio::select! {
+                    () = &mut stopped => break,
+                    request = inbound.message() => match request {
+                        Ok(Some(request)) => request,
+                        Ok(None) | Err(_) => break,
+                    },
+                };
                 // An expired or unknown lease answers TTL 0, as etcd does.
                 let ttl = store.lease_keep_alive(request.id).unwrap_or(0);
                 let response = LeaseKeepAliveResponse {

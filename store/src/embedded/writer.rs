@@ -101,6 +101,7 @@ impl Writer {
         tracing::info!("store writer stopped");
     }
 
+    #[tracing::instrument(level = "debug", name = "commit", skip_all, fields(commands = batch.len(), bytes = framed.len()))]
     fn commit(&mut self, batch: &mut Vec<(Command, Reply)>, framed: &[u8]) {
         if let Some(reason) = &self.failed {
             for (_, reply) in batch.drain(..) {
@@ -108,8 +109,12 @@ impl Writer {
             }
             return;
         }
+        let started = std::time::Instant::now();
         let last_index = match self.wal.append(framed, batch.len() as u64) {
-            Ok(index) => index,
+            Ok(index) => {
+                tracing::debug!(index, synced_in = ?started.elapsed(), "logged");
+                index
+            }
             Err(e) => {
                 tracing::error!(error = %e, "write-ahead log failed; refusing further writes");
                 let reason = format!("write-ahead log failed: {e}");
@@ -159,6 +164,7 @@ impl Writer {
 
     /// Writes a snapshot and drops the log segments it covers. A failure
     /// only costs disk space: the log still holds everything.
+    #[tracing::instrument(level = "info", name = "snapshot", skip(self))]
     fn snapshot(&mut self, applied_index: u64) {
         let snapshot = self.core.state.read().to_snapshot(applied_index);
         match self.wal.save_snapshot(&snapshot) {

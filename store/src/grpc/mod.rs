@@ -127,6 +127,7 @@ type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl Kv for EtcdService {
+    #[tracing::instrument(level = "debug", name = "etcd", skip_all, fields(rpc = "range"))]
     async fn range(&self, request: Request<RangeRequest>) -> Reply<RangeResponse> {
         self.store
             .range(request.get_ref())
@@ -134,6 +135,7 @@ impl Kv for EtcdService {
             .map_err(status_of)
     }
 
+    #[tracing::instrument(level = "debug", name = "etcd", skip_all, fields(rpc = "put"))]
     async fn put(&self, request: Request<PutRequest>) -> Reply<PutResponse> {
         self.store
             .put(request.into_inner())
@@ -142,6 +144,7 @@ impl Kv for EtcdService {
             .map_err(status_of)
     }
 
+    #[tracing::instrument(level = "debug", name = "etcd", skip_all, fields(rpc = "delete_range"))]
     async fn delete_range(
         &self,
         request: Request<DeleteRangeRequest>,
@@ -153,6 +156,7 @@ impl Kv for EtcdService {
             .map_err(status_of)
     }
 
+    #[tracing::instrument(level = "debug", name = "etcd", skip_all, fields(rpc = "txn"))]
     async fn txn(&self, request: Request<TxnRequest>) -> Reply<TxnResponse> {
         self.store
             .txn(request.into_inner())
@@ -161,6 +165,7 @@ impl Kv for EtcdService {
             .map_err(status_of)
     }
 
+    #[tracing::instrument(level = "debug", name = "etcd", skip_all, fields(rpc = "compact"))]
     async fn compact(&self, request: Request<CompactionRequest>) -> Reply<CompactionResponse> {
         let header = self
             .store
@@ -175,6 +180,7 @@ impl Kv for EtcdService {
 
 #[tonic::async_trait]
 impl Watch for EtcdService {
+    #[tracing::instrument(level = "debug", name = "etcd", skip_all, fields(rpc = "watch"))]
     async fn watch(
         &self,
         request: Request<Streaming<WatchRequest>>,
@@ -378,6 +384,7 @@ impl WatchSession {
 
 #[tonic::async_trait]
 impl Lease for EtcdService {
+    #[tracing::instrument(level = "debug", name = "etcd", skip_all, fields(rpc = "lease_grant"))]
     async fn lease_grant(&self, request: Request<LeaseGrantRequest>) -> Reply<LeaseGrantResponse> {
         let request = request.into_inner();
         self.store
@@ -387,6 +394,7 @@ impl Lease for EtcdService {
             .map_err(status_of)
     }
 
+    #[tracing::instrument(level = "debug", name = "etcd", skip_all, fields(rpc = "lease_revoke"))]
     async fn lease_revoke(
         &self,
         request: Request<LeaseRevokeRequest>,
@@ -434,6 +442,12 @@ impl Lease for EtcdService {
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "etcd",
+        skip_all,
+        fields(rpc = "lease_time_to_live")
+    )]
     async fn lease_time_to_live(
         &self,
         request: Request<LeaseTimeToLiveRequest>,
@@ -444,6 +458,7 @@ impl Lease for EtcdService {
         ))
     }
 
+    #[tracing::instrument(level = "debug", name = "etcd", skip_all, fields(rpc = "lease_leases"))]
     async fn lease_leases(&self, _: Request<LeaseLeasesRequest>) -> Reply<LeaseLeasesResponse> {
         Ok(Response::new(LeaseLeasesResponse {
             header: Some(self.store.header(self.store.revision())),
@@ -459,6 +474,7 @@ impl Lease for EtcdService {
 
 #[tonic::async_trait]
 impl Cluster for EtcdService {
+    #[tracing::instrument(level = "debug", name = "etcd", skip_all, fields(rpc = "member_list"))]
     async fn member_list(&self, _: Request<MemberListRequest>) -> Reply<MemberListResponse> {
         // Membership is not versioned by the keyspace: etcd sends no revision.
         Ok(Response::new(MemberListResponse {
@@ -470,6 +486,7 @@ impl Cluster for EtcdService {
 
 #[tonic::async_trait]
 impl Maintenance for EtcdService {
+    #[tracing::instrument(level = "debug", name = "etcd", skip_all, fields(rpc = "status"))]
     async fn status(&self, _: Request<StatusRequest>) -> Reply<StatusResponse> {
         Ok(Response::new(self.store.status()))
     }

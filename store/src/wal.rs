@@ -169,8 +169,46 @@ impl Wal {
         Ok(())
     }
 
-    /// Durably replaces the snapshot, then deletes the segments it covers.
+    /// Starts a snapshot that covers every record appended so far: seals
+    /// the current segment so that all older ones are wholly covered. The
+    /// returned job writes the snapshot on any thread while appends go on.
+    pub fn begin_snapshot(&mut self) -> Result<SnapshotJob, WalError> {
+        if self.segment_len > 0 {
+            self.rotate()?;
+        }
+        Ok(SnapshotJob {
+            dir: self.dir.clone(),
+            wal_dir: self.wal_dir.clone(),
+            sealed_before: self.segment_start,
+        })
+    }
+
+    /// Writes a snapshot of everything appended so far, in place.
     pub fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), WalError> {
+        self.begin_snapshot()?.write(snapshot)
+    }
+
+    /// Bytes on disk: snapshot plus log segments (etcd's "db size").
+    pub fn disk_bytes(&self) -> u64 {
+        disk_bytes(&self.dir)
+    }
+}
+
+/// A snapshot to be written, from [`Wal::begin_snapshot`]. Every step is
+/// crash-safe: until the rename the old snapshot and all segments stand; after
+/// it, the segments it covers are merely garbage.
+#[derive(Debug)]
+pub struct SnapshotJob {
+    dir: PathBuf,
+    wal_dir: PathBuf,
+    /// Segments starting below this index were sealed when the job began.
+    sealed_before: u64,
+}
+
+impl SnapshotJob {
+    /// Durably replaces the snapshot, then deletes the segments it covers.
+    /// `snapshot` must include every record appended before the job began.
+    pub fn write(self, snapshot: &Snapshot) -> Result<(), WalError> {
         let payload = snapshot.encode_to_vec();
         let tmp = self.dir.join("snapshot.tmp");
         let mut out = Vec::with_capacity(payload.len() + 16);
@@ -186,30 +224,25 @@ impl Wal {
         fs::rename(&tmp, &target).map_err(io_err(&target))?;
         sync_dir(&self.dir)?;
 
-        // The current segment may hold records past the snapshot: start a
-        // fresh one so every older segment is wholly covered.
-        if self.segment_len > 0 {
-            self.rotate()?;
-        }
         for (start, path) in list_segments(&self.wal_dir)? {
-            if start < self.segment_start && start <= snapshot.applied_index {
+            if start < self.sealed_before && start <= snapshot.applied_index {
                 fs::remove_file(&path).map_err(io_err(&path))?;
             }
         }
         sync_dir(&self.wal_dir)
     }
+}
 
-    /// Bytes on disk: snapshot plus log segments (etcd's "db size").
-    pub fn disk_bytes(&self) -> u64 {
-        let snapshot = fs::metadata(self.dir.join(SNAPSHOT_FILE)).map_or(0, |m| m.len());
-        let segments: u64 = list_segments(&self.wal_dir)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|(_, p)| fs::metadata(p).ok())
-            .map(|m| m.len())
-            .sum();
-        snapshot + segments
-    }
+/// Bytes the store occupies in `dir`: snapshot plus log segments.
+pub fn disk_bytes(dir: &Path) -> u64 {
+    let snapshot = fs::metadata(dir.join(SNAPSHOT_FILE)).map_or(0, |m| m.len());
+    let segments: u64 = list_segments(&dir.join("wal"))
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|(_, p)| fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    snapshot + segments
 }
 
 fn segment_path(wal_dir: &Path, start: u64) -> PathBuf {

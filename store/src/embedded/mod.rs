@@ -192,7 +192,13 @@ impl Embedded {
         });
 
         let (tx, rx) = mpsc::channel(16 * 1024);
-        let writer = Writer::new(core.clone(), wal, rx, config.snapshot_after_bytes);
+        let writer = Writer::new(
+            core.clone(),
+            wal,
+            dir.clone(),
+            rx,
+            config.snapshot_after_bytes,
+        );
         let handle = std::thread::Builder::new()
             .name("mars-store-writer".into())
             .spawn(move || writer.run())

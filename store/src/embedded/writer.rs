@@ -10,7 +10,7 @@ use crate::StoreError;
 use crate::mvcc::Response;
 use crate::pb::etcdserverpb::ResponseHeader;
 use crate::pb::marspb::{Command, command::Op};
-use crate::wal::Wal;
+use crate::wal::{self, Wal};
 
 /// Most proposals, and bytes, committed by one `fdatasync`.
 const MAX_BATCH: usize = 4096;
@@ -43,9 +43,14 @@ impl Proposal {
 pub(crate) struct Writer {
     core: Arc<Core>,
     wal: Wal,
+    dir: std::path::PathBuf,
     rx: mpsc::Receiver<Proposal>,
     snapshot_after_bytes: u64,
     bytes_since_snapshot: u64,
+    /// A snapshot is due but one is still being written.
+    snapshot_due: bool,
+    /// The snapshot being written in the background, if any.
+    snapshotting: Option<std::thread::JoinHandle<()>>,
     /// Set once the disk failed: the log's tail is unknown, so no further
     /// write may be acknowledged.
     failed: Option<String>,
@@ -55,15 +60,19 @@ impl Writer {
     pub(crate) fn new(
         core: Arc<Core>,
         wal: Wal,
+        dir: std::path::PathBuf,
         rx: mpsc::Receiver<Proposal>,
         snapshot_after_bytes: u64,
     ) -> Self {
         Self {
             core,
             wal,
+            dir,
             rx,
             snapshot_after_bytes,
             bytes_since_snapshot: 0,
+            snapshot_due: false,
+            snapshotting: None,
             failed: None,
         }
     }
@@ -97,6 +106,9 @@ impl Writer {
                 self.commit(&mut batch, &framed);
             }
             framed.clear();
+        }
+        if let Some(snapshot) = self.snapshotting.take() {
+            let _ = snapshot.join();
         }
         tracing::info!("store writer stopped");
     }
@@ -157,25 +169,53 @@ impl Writer {
         self.core
             .disk_bytes
             .fetch_add(framed.len() as u64, Ordering::SeqCst);
-        if compacted || self.bytes_since_snapshot >= self.snapshot_after_bytes {
+        if compacted || self.snapshot_due || self.bytes_since_snapshot >= self.snapshot_after_bytes
+        {
             self.snapshot(last_index);
         }
     }
 
-    /// Writes a snapshot and drops the log segments it covers. A failure
-    /// only costs disk space: the log still holds everything.
-    #[tracing::instrument(level = "info", name = "snapshot", skip(self))]
+    /// Starts a snapshot at `applied_index` (one at a time) and drops the log
+    /// segments it covers. The state is cloned here, cheaply (values are
+    /// shared); encoding and writing happen on another thread so writes go
+    /// on. A failure only costs disk space: the log still holds everything.
     fn snapshot(&mut self, applied_index: u64) {
-        let snapshot = self.core.state.read().to_snapshot(applied_index);
-        match self.wal.save_snapshot(&snapshot) {
-            Ok(()) => {
-                self.bytes_since_snapshot = 0;
-                self.core
-                    .disk_bytes
-                    .store(self.wal.disk_bytes(), Ordering::SeqCst);
-                tracing::debug!(applied_index, "snapshot saved");
+        if self.snapshotting.as_ref().is_some_and(|s| !s.is_finished()) {
+            self.snapshot_due = true;
+            return;
+        }
+        if let Some(done) = self.snapshotting.take() {
+            let _ = done.join();
+        }
+        let job = match self.wal.begin_snapshot() {
+            Ok(job) => job,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot start a snapshot; the log keeps growing");
+                return;
             }
-            Err(e) => tracing::warn!(error = %e, "snapshot failed; the log keeps growing"),
+        };
+        let snapshot = self.core.state.read().to_snapshot(applied_index);
+        self.snapshot_due = false;
+        self.bytes_since_snapshot = 0;
+        let core = self.core.clone();
+        let dir = self.dir.clone();
+        let write = move || {
+            let _span = tracing::info_span!("snapshot", applied_index).entered();
+            match job.write(&snapshot) {
+                Ok(()) => {
+                    core.disk_bytes
+                        .store(wal::disk_bytes(&dir), Ordering::SeqCst);
+                    tracing::debug!("snapshot saved");
+                }
+                Err(e) => tracing::warn!(error = %e, "snapshot failed; the log keeps growing"),
+            }
+        };
+        let spawned = std::thread::Builder::new()
+            .name("mars-store-snapshot".into())
+            .spawn(write);
+        match spawned {
+            Ok(handle) => self.snapshotting = Some(handle),
+            Err(e) => tracing::warn!(error = %e, "cannot start the snapshot thread"),
         }
     }
 }

@@ -56,6 +56,20 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The outcome of a failed precondition on `key`: gone (no current
+    /// value), or changed under the caller.
+    pub fn lost_race(key: &[u8], current: Option<KeyValue>) -> Self {
+        match current {
+            None => StoreError::NotFound {
+                key: Self::key_text(key),
+            },
+            Some(current) => StoreError::Conflict {
+                key: Self::key_text(key),
+                current: Some(Box::new(current)),
+            },
+        }
+    }
+
     /// A key rendered for messages: keys are bytes but nearly always UTF-8 paths.
     pub fn key_text(key: &[u8]) -> String {
         String::from_utf8_lossy(key).into_owned()

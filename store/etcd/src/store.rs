@@ -114,19 +114,6 @@ fn mod_revision_is(key: &[u8], revision: i64) -> Compare {
     Compare::mod_revision(key, CompareOp::Equal, revision)
 }
 
-/// The outcome of a failed precondition: gone, or changed under us.
-fn lost_race(key: &[u8], response: PbTxnResponse) -> StoreError {
-    match convert::range_kv(response) {
-        None => StoreError::NotFound {
-            key: StoreError::key_text(key),
-        },
-        Some(current) => StoreError::Conflict {
-            key: StoreError::key_text(key),
-            current: Some(Box::new(current)),
-        },
-    }
-}
-
 #[async_trait]
 impl Store for EtcdStore {
     async fn get(&self, key: &[u8]) -> Result<Option<KeyValue>, StoreError> {
@@ -194,7 +181,7 @@ impl Store for EtcdStore {
             .or_else([TxnOp::get(key, None)]);
         let response = self.txn(txn).await?;
         if !response.succeeded {
-            return Err(lost_race(key, response));
+            return Err(StoreError::lost_race(key, convert::range_kv(response)));
         }
         let revision = convert::revision_of(response.header.as_ref());
         let prev = convert::put_prev_kv(response);
@@ -219,7 +206,7 @@ impl Store for EtcdStore {
             .or_else([TxnOp::get(key, None)]);
         let response = self.txn(txn).await?;
         if !response.succeeded {
-            return Err(lost_race(key, response));
+            return Err(StoreError::lost_race(key, convert::range_kv(response)));
         }
         convert::deleted_kv(response).ok_or_else(|| StoreError::NotFound {
             key: StoreError::key_text(key),

@@ -54,19 +54,6 @@ fn revision_of(response: &TxnResponse) -> i64 {
     response.header.as_ref().map_or(0, |h| h.revision)
 }
 
-/// The outcome of a failed precondition: gone, or changed under us.
-fn lost_race(key: &[u8], response: &TxnResponse) -> StoreError {
-    match current_of(response) {
-        None => StoreError::NotFound {
-            key: StoreError::key_text(key),
-        },
-        Some(current) => StoreError::Conflict {
-            key: StoreError::key_text(key),
-            current: Some(Box::new(current)),
-        },
-    }
-}
-
 #[async_trait]
 impl Store for Embedded {
     async fn get(&self, key: &[u8]) -> Result<Option<KeyValue>, StoreError> {
@@ -141,7 +128,7 @@ impl Store for Embedded {
             })
             .await?;
         if !response.succeeded {
-            return Err(lost_race(key, &response));
+            return Err(StoreError::lost_race(key, current_of(&response)));
         }
         let prev = response.responses.iter().find_map(|r| match &r.response {
             Some(OpResponse::ResponsePut(put)) => put.prev_kv.clone(),
@@ -172,7 +159,7 @@ impl Store for Embedded {
             })
             .await?;
         if !response.succeeded {
-            return Err(lost_race(key, &response));
+            return Err(StoreError::lost_race(key, current_of(&response)));
         }
         response
             .responses

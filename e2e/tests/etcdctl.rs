@@ -16,7 +16,6 @@
 
 use std::cell::RefCell;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::ops::Index;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
@@ -385,248 +384,83 @@ fn lines(list: &[&str]) -> Vec<String> {
 
 // ------------------------------------------------------------------ JSON
 
-/// Just enough JSON for etcdctl's `-w json`. Numbers keep their text (ids
-/// are u64 beyond i64). Absent fields read as zero/empty, as Go's
-/// `omitempty` leaves them out.
-#[derive(Debug, Clone, PartialEq)]
-enum Json {
-    Null,
-    Bool(bool),
-    Num(String),
-    Str(String),
-    Arr(Vec<Json>),
-    Obj(Vec<(String, Json)>),
+/// etcdctl's `-w json`, read the way its Go structs were written: absent
+/// fields (Go's `omitempty`) read as zero, empty or false.
+type Json = serde_json::Value;
+
+trait JsonExt {
+    fn parse(text: &str) -> Json;
+    fn i64(&self) -> i64;
+    fn u64(&self) -> u64;
+    fn str(&self) -> &str;
+    fn bool(&self) -> bool;
+    fn arr(&self) -> &[Json];
+    fn has(&self, key: &str) -> bool;
+    /// A base64 field decoded to text.
+    fn b64(&self) -> String;
 }
 
-static NULL: Json = Json::Null;
-
-impl Json {
+impl JsonExt for Json {
     fn parse(text: &str) -> Json {
-        let mut parser = JsonParser {
-            text: text.as_bytes(),
-            at: 0,
-        };
-        let value = parser.value();
-        parser.space();
-        assert_eq!(parser.at, text.len(), "trailing text after JSON: {text}");
-        value
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("bad JSON ({e}): {text}"))
     }
 
     fn i64(&self) -> i64 {
-        match self {
-            Json::Null => 0,
-            Json::Num(n) => n.parse().unwrap(),
-            other => panic!("not a number: {other:?}"),
+        if self.is_null() {
+            return 0;
         }
+        self.as_i64()
+            .unwrap_or_else(|| panic!("not an i64: {self:?}"))
     }
 
     fn u64(&self) -> u64 {
-        match self {
-            Json::Null => 0,
-            Json::Num(n) => n.parse().unwrap(),
-            other => panic!("not a number: {other:?}"),
+        if self.is_null() {
+            return 0;
         }
+        self.as_u64()
+            .unwrap_or_else(|| panic!("not a u64: {self:?}"))
     }
 
     fn str(&self) -> &str {
-        match self {
-            Json::Null => "",
-            Json::Str(s) => s,
-            other => panic!("not a string: {other:?}"),
+        if self.is_null() {
+            return "";
         }
+        self.as_str()
+            .unwrap_or_else(|| panic!("not a string: {self:?}"))
     }
 
     fn bool(&self) -> bool {
-        match self {
-            Json::Null => false,
-            Json::Bool(b) => *b,
-            other => panic!("not a bool: {other:?}"),
+        if self.is_null() {
+            return false;
         }
+        self.as_bool()
+            .unwrap_or_else(|| panic!("not a bool: {self:?}"))
     }
 
     fn arr(&self) -> &[Json] {
-        match self {
-            Json::Null => &[],
-            Json::Arr(items) => items,
-            other => panic!("not an array: {other:?}"),
+        if self.is_null() {
+            return &[];
         }
+        self.as_array()
+            .unwrap_or_else(|| panic!("not an array: {self:?}"))
     }
 
     fn has(&self, key: &str) -> bool {
-        matches!(self, Json::Obj(fields) if fields.iter().any(|(k, _)| k == key))
+        self.as_object()
+            .is_some_and(|fields| fields.contains_key(key))
     }
 
-    /// A base64 field decoded to text.
     fn b64(&self) -> String {
         base64_decode(self.str())
     }
 }
 
-impl Index<&str> for Json {
-    type Output = Json;
-    fn index(&self, key: &str) -> &Json {
-        match self {
-            Json::Obj(fields) => fields
-                .iter()
-                .find(|(k, _)| k == key)
-                .map_or(&NULL, |(_, v)| v),
-            _ => &NULL,
-        }
-    }
-}
-
-impl Index<usize> for Json {
-    type Output = Json;
-    fn index(&self, index: usize) -> &Json {
-        self.arr().get(index).unwrap_or(&NULL)
-    }
-}
-
-struct JsonParser<'a> {
-    text: &'a [u8],
-    at: usize,
-}
-
-impl JsonParser<'_> {
-    fn space(&mut self) {
-        while self.at < self.text.len() && self.text[self.at].is_ascii_whitespace() {
-            self.at += 1;
-        }
-    }
-
-    fn next(&mut self) -> u8 {
-        let byte = *self.text.get(self.at).expect("JSON ends early");
-        self.at += 1;
-        byte
-    }
-
-    fn expect(&mut self, byte: u8) {
-        self.space();
-        let got = self.next();
-        assert_eq!(got as char, byte as char, "bad JSON at byte {}", self.at);
-    }
-
-    fn value(&mut self) -> Json {
-        self.space();
-        match self.text.get(self.at).copied().unwrap_or(0) {
-            b'{' => {
-                self.at += 1;
-                let mut fields = Vec::new();
-                self.space();
-                if self.text.get(self.at) == Some(&b'}') {
-                    self.at += 1;
-                    return Json::Obj(fields);
-                }
-                loop {
-                    self.space();
-                    let key = self.string();
-                    self.expect(b':');
-                    fields.push((key, self.value()));
-                    self.space();
-                    match self.next() {
-                        b',' => {}
-                        b'}' => return Json::Obj(fields),
-                        other => panic!("bad JSON object at {}: {:?}", self.at, other as char),
-                    }
-                }
-            }
-            b'[' => {
-                self.at += 1;
-                let mut items = Vec::new();
-                self.space();
-                if self.text.get(self.at) == Some(&b']') {
-                    self.at += 1;
-                    return Json::Arr(items);
-                }
-                loop {
-                    items.push(self.value());
-                    self.space();
-                    match self.next() {
-                        b',' => {}
-                        b']' => return Json::Arr(items),
-                        other => panic!("bad JSON array at {}: {:?}", self.at, other as char),
-                    }
-                }
-            }
-            b'"' => Json::Str(self.string()),
-            _ => {
-                let start = self.at;
-                while self.at < self.text.len()
-                    && (self.text[self.at].is_ascii_alphanumeric()
-                        || matches!(self.text[self.at], b'-' | b'+' | b'.'))
-                {
-                    self.at += 1;
-                }
-                match std::str::from_utf8(&self.text[start..self.at]).unwrap() {
-                    "true" => Json::Bool(true),
-                    "false" => Json::Bool(false),
-                    "null" => Json::Null,
-                    "" => panic!("bad JSON value at byte {start}"),
-                    number => Json::Num(number.to_owned()),
-                }
-            }
-        }
-    }
-
-    fn hex4(&mut self) -> u32 {
-        let digits = std::str::from_utf8(&self.text[self.at..self.at + 4]).unwrap();
-        self.at += 4;
-        u32::from_str_radix(digits, 16).unwrap()
-    }
-
-    fn string(&mut self) -> String {
-        self.expect(b'"');
-        let mut out = Vec::new();
-        loop {
-            match self.next() {
-                b'"' => return String::from_utf8(out).unwrap(),
-                b'\\' => {
-                    let escaped = match self.next() {
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        b'u' => {
-                            let high = self.hex4();
-                            let code = if (0xD800..0xDC00).contains(&high) {
-                                self.expect(b'\\');
-                                self.expect(b'u');
-                                0x10000 + ((high - 0xD800) << 10) + (self.hex4() - 0xDC00)
-                            } else {
-                                high
-                            };
-                            char::from_u32(code).unwrap()
-                        }
-                        other => other as char,
-                    };
-                    out.extend_from_slice(escaped.to_string().as_bytes());
-                }
-                byte => out.push(byte),
-            }
-        }
-    }
-}
-
 fn base64_decode(text: &str) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut bits = 0u32;
-    let mut count = 0;
-    let mut out = Vec::new();
-    for byte in text.bytes().filter(|&b| b != b'=') {
-        let value = ALPHABET
-            .iter()
-            .position(|&a| a == byte)
-            .unwrap_or_else(|| panic!("{text:?} is not base64")) as u32;
-        bits = (bits << 6) | value;
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-            bits &= (1 << count) - 1;
-        }
-    }
-    String::from_utf8(out).unwrap()
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap_or_else(|e| panic!("{text:?} is not base64: {e}"));
+    String::from_utf8(bytes).unwrap()
 }
 
 #[test]

@@ -179,6 +179,25 @@ async fn create(store: &dyn Store, k: &[u8], v: &str) -> KeyValue {
         .unwrap_or_else(|e| panic!("create {}: {e}", text(k)))
 }
 
+/// Creates `k`, updates it three times and compacts at the last write.
+/// Returns the first and last versions: reads at the first must now fail.
+async fn history_then_compact(store: &dyn Store, k: &[u8]) -> (KeyValue, KeyValue) {
+    let first = create(store, k, "one").await;
+    let mut last = first.clone();
+    for i in 0..3 {
+        last = within(
+            "update",
+            store.update(k, value(&format!("v{i}")), last.mod_revision, 0),
+        )
+        .await
+        .unwrap();
+    }
+    within("compact", store.compact(last.mod_revision))
+        .await
+        .unwrap();
+    (first, last)
+}
+
 async fn get(store: &dyn Store, k: &[u8]) -> Option<KeyValue> {
     within("get", store.get(k))
         .await
@@ -598,20 +617,7 @@ async fn list_pages_at_one_revision(store: Arc<dyn Store>) {
 async fn list_at_compacted_revision(store: Arc<dyn Store>) {
     let store = store.as_ref();
     let p = "/store-trait/list-compacted/";
-    let k = key(p, "a");
-    let first = create(store, &k, "one").await;
-    let mut last = first.clone();
-    for i in 0..3 {
-        last = within(
-            "update",
-            store.update(&k, value(&format!("v{i}")), last.mod_revision, 0),
-        )
-        .await
-        .unwrap();
-    }
-    within("compact", store.compact(last.mod_revision))
-        .await
-        .unwrap();
+    let (first, last) = history_then_compact(store, &key(p, "a")).await;
     match list(store, &prefix_request(p, first.mod_revision, 0)).await {
         Err(StoreError::Compacted { .. }) => {}
         other => panic!("list below the compacted revision: expected Compacted, got {other:?}"),
@@ -822,19 +828,8 @@ async fn watch_no_delete_filter(store: Arc<dyn Store>) {
 async fn watch_from_compacted_revision(store: Arc<dyn Store>) {
     let store = store.as_ref();
     let p = "/store-trait/watch-compacted/";
-    let k = key(p, "a");
-    let first = create(store, &k, "one").await;
-    let mut last = first.clone();
-    for i in 0..3 {
-        last = within(
-            "update",
-            store.update(&k, value(&format!("v{i}")), last.mod_revision, 0),
-        )
-        .await
-        .unwrap();
-    }
+    let (first, last) = history_then_compact(store, &key(p, "a")).await;
     let compacted = last.mod_revision;
-    within("compact", store.compact(compacted)).await.unwrap();
 
     // The error may come at creation or on the first poll.
     let error = match within("watch", store.watch(watch_spec(p, first.mod_revision))).await {

@@ -60,8 +60,24 @@ pub struct ServerArgs {
     pub watch_progress_notify_interval: Duration,
 }
 
+/// `10000` keeps that many revisions; `30s`, `5m`, `1h` keep that much time.
 fn parse_retention(text: &str) -> Result<AutoCompaction, String> {
-    text.parse()
+    let bad = || {
+        format!(
+            "invalid retention {text:?}: use a revision count like 10000 or a duration like 30s, 5m, 1h"
+        )
+    };
+    if let Ok(revisions) = text.parse::<i64>() {
+        return if revisions > 0 {
+            Ok(AutoCompaction::Revisions(revisions))
+        } else {
+            Err(bad())
+        };
+    }
+    match parse_duration(text) {
+        Ok(keep) if !keep.is_zero() => Ok(AutoCompaction::Periodic(keep)),
+        _ => Err(bad()),
+    }
 }
 
 /// Parses `500ms`, `30s`, `10m`, `1h`.
@@ -97,5 +113,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         None => server::run(cli.server).await,
         Some(Command::Server(args)) => server::run(args).await,
         Some(Command::Bench(BenchCommand::Store(args))) => bench::store(args).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_retentions_parse_like_etcds_flags() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("10d").is_err());
+        assert_eq!(
+            parse_retention("10000"),
+            Ok(AutoCompaction::Revisions(10000))
+        );
+        assert_eq!(
+            parse_retention("1h"),
+            Ok(AutoCompaction::Periodic(Duration::from_secs(3600)))
+        );
+        for bad in ["0", "0s", "abc", ""] {
+            assert!(parse_retention(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -1,7 +1,6 @@
 //! Automatic compaction, as etcd's `--auto-compaction-mode/-retention`.
 
 use std::collections::VecDeque;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use super::Embedded;
@@ -13,41 +12,6 @@ pub enum AutoCompaction {
     Revisions(i64),
     /// Keep this much wall-clock history (sampled every tenth of it).
     Periodic(Duration),
-}
-
-impl FromStr for AutoCompaction {
-    type Err = String;
-
-    /// `"10000"` keeps that many revisions; `"90s"`, `"30m"` or `"1h"` keep
-    /// that much time.
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let text = text.trim();
-        let bad = || {
-            format!(
-                "invalid auto-compaction retention {text:?}: use a revision count like 10000 or a duration like 30s, 5m, 1h"
-            )
-        };
-        if let Ok(revisions) = text.parse::<i64>() {
-            return if revisions > 0 {
-                Ok(Self::Revisions(revisions))
-            } else {
-                Err(bad())
-            };
-        }
-        let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-        let (number, unit) = text.split_at(split);
-        let number: u64 = number.parse().map_err(|_| bad())?;
-        let seconds = match unit {
-            "s" => number,
-            "m" => number * 60,
-            "h" => number * 3600,
-            _ => return Err(bad()),
-        };
-        if seconds == 0 {
-            return Err(bad());
-        }
-        Ok(Self::Periodic(Duration::from_secs(seconds)))
-    }
 }
 
 pub(super) fn spawn(store: &Embedded, policy: AutoCompaction) {

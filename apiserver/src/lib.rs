@@ -6,11 +6,22 @@
 
 pub mod auth;
 pub mod discovery;
+pub mod encoding;
+pub mod endpoints;
 pub mod error;
+pub mod handler;
+pub mod negotiation;
 pub mod openapi;
+pub mod patch;
+pub mod registry;
+pub mod request;
 pub mod resources;
+pub mod response;
 pub mod selectors;
+pub mod server;
 pub mod strategy;
 pub mod table;
+pub mod watchcache;
 
 pub use error::{ApiError, FieldError};
+pub use server::{ApiServer, ApiServerConfig};

@@ -65,6 +65,8 @@ pub fn wait_for_port(port: u16, timeout: Duration) -> anyhow::Result<()> {
 /// A `mars server` process with its own data directory.
 pub struct MarsServer {
     pub port: u16,
+    /// Port of the Kubernetes API (HTTPS).
+    pub api_port: u16,
     pub data_dir: PathBuf,
     child: Option<Child>,
     _dir: Option<tempfile::TempDir>,
@@ -82,6 +84,7 @@ impl MarsServer {
         let dir = tempfile::tempdir()?;
         let mut server = Self {
             port: free_port()?,
+            api_port: free_port()?,
             data_dir: dir.path().join("data"),
             child: None,
             _dir: Some(dir),
@@ -113,6 +116,8 @@ impl MarsServer {
             .arg(&self.data_dir)
             .arg("--etcd-listen")
             .arg(self.endpoint())
+            .arg("--api-listen")
+            .arg(format!("127.0.0.1:{}", self.api_port))
             .args(&self.extra_args)
             .stdout(Stdio::null())
             .stderr(log)
@@ -120,7 +125,18 @@ impl MarsServer {
             .context("cannot start mars")?;
         self.child = Some(child);
         wait_for_port(self.port, Duration::from_secs(30)).with_context(|| self.log_tail())?;
+        wait_for_port(self.api_port, Duration::from_secs(30)).with_context(|| self.log_tail())?;
         Ok(())
+    }
+
+    /// The admin kubeconfig the server wrote on start.
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.data_dir.join("kubeconfig.yaml")
+    }
+
+    /// `https://127.0.0.1:port` of the Kubernetes API.
+    pub fn api_url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.api_port)
     }
 
     pub fn log_path(&self) -> PathBuf {

@@ -1,5 +1,6 @@
 //! Command-line interface.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -58,6 +59,18 @@ pub struct ServerArgs {
     /// How often watches that asked for progress notifications get one.
     #[arg(long, default_value = "10m", value_parser = parse_duration)]
     pub watch_progress_notify_interval: Duration,
+    /// Address of the Kubernetes API (HTTPS).
+    #[arg(long, default_value = "127.0.0.1:6443")]
+    pub api_listen: SocketAddr,
+    /// Extra host names or IPs for the API's serving certificate.
+    #[arg(long, value_delimiter = ',')]
+    pub api_host: Vec<String>,
+    /// The range Service cluster IPs are allocated from.
+    #[arg(long, default_value = "10.96.0.0/12")]
+    pub service_cluster_ip_range: String,
+    /// How often an idle watch that allows bookmarks gets one.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub watch_bookmark_interval: Duration,
 }
 
 /// `10000` keeps that many revisions; `30s`, `5m`, `1h` keep that much time.

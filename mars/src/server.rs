@@ -1,7 +1,11 @@
 //! `mars server`: opens the embedded store and serves it until SIGTERM or
 //! Ctrl-C, then drains writes in flight and closes the log.
 
+use std::sync::Arc;
+
 use anyhow::Context;
+use mars_apiserver::registry::RegistryConfig;
+use mars_apiserver::{ApiServer, ApiServerConfig};
 use mars_store::grpc::{EtcdService, GrpcConfig};
 use mars_store::validate::Limits;
 use mars_store::{Embedded, EmbeddedConfig};
@@ -12,10 +16,11 @@ use crate::cli::ServerArgs;
 /// How long shutdown waits for requests in flight.
 const DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// A started server: its store and the address it listens on.
+/// A started server: its store and the addresses it listens on.
 pub struct Running {
     pub store: Embedded,
     pub etcd_addr: std::net::SocketAddr,
+    pub api: ApiServer,
     serve: tokio::task::JoinHandle<anyhow::Result<()>>,
     stop: tokio::sync::oneshot::Sender<()>,
 }
@@ -24,6 +29,7 @@ impl Running {
     /// Stops serving (waiting up to [`DRAIN`] for requests in flight), then
     /// closes the store, finishing every write it already accepted.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        self.api.shutdown().await;
         let _ = self.stop.send(());
         let served = match tokio::time::timeout(DRAIN, &mut self.serve).await {
             Ok(joined) => joined.context("server task panicked")?,
@@ -69,9 +75,24 @@ pub async fn start(args: &ServerArgs) -> anyhow::Result<Running> {
             .await
             .context("etcd gRPC server failed")
     });
+    let api = ApiServer::start(
+        Arc::new(store.clone()),
+        ApiServerConfig {
+            listen: args.api_listen,
+            data_dir: args.data_dir.clone(),
+            hosts: args.api_host.clone(),
+            registry: RegistryConfig {
+                service_cidr: args.service_cluster_ip_range.clone(),
+            },
+            bookmark_interval: args.watch_bookmark_interval,
+        },
+    )
+    .await
+    .context("cannot start the Kubernetes API")?;
     Ok(Running {
         store,
         etcd_addr,
+        api,
         serve,
         stop,
     })
@@ -82,9 +103,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let running = start(&args).await?;
     tracing::info!(
         data_dir = %args.data_dir.display(),
+        api = %format!("https://{}", running.api.addr),
         etcd = %format!("http://{}", running.etcd_addr),
-        "Mars is serving; try: ETCDCTL_API=3 etcdctl --endpoints=http://{} endpoint status",
-        running.etcd_addr
+        "Mars is serving; try: KUBECONFIG={} kubectl get namespaces",
+        running.api.kubeconfig.display()
     );
     wait_for_signal().await?;
     tracing::info!("shutting down");

@@ -29,6 +29,12 @@ pub struct WatchSpec {
     pub prev_kv: bool,
     pub no_put: bool,
     pub no_delete: bool,
+    /// Notified to ask for a progress notification: the watcher then gets a
+    /// message with no events once everything up to the current revision
+    /// has been delivered (etcd's `WatchProgressRequest`). Caches use it to
+    /// learn that they are up to date with revisions newer than their last
+    /// event.
+    pub progress_requests: Option<std::sync::Arc<tokio::sync::Notify>>,
 }
 
 /// One message to a watcher: events of one or more revisions, or, when

@@ -76,6 +76,7 @@ pub(crate) async fn open(
         watch,
         pending,
         done: false,
+        progress_requests: spec.progress_requests,
     };
     Ok(Box::pin(stream::unfold(state, next)))
 }
@@ -86,6 +87,8 @@ struct State {
     pending: Option<WatchResponse>,
     /// An error was yielded; the stream ends after it.
     done: bool,
+    /// Forwarded to etcd as `WatchProgressRequest`s.
+    progress_requests: Option<std::sync::Arc<tokio::sync::Notify>>,
 }
 
 async fn next(mut state: State) -> Option<(Result<WatchMessage, StoreError>, State)> {
@@ -95,7 +98,7 @@ async fn next(mut state: State) -> Option<(Result<WatchMessage, StoreError>, Sta
     loop {
         let response = match state.pending.take() {
             Some(response) => response,
-            None => match state.watch.message().await {
+            None => match receive(&mut state).await {
                 Ok(Some(response)) => response,
                 Ok(None) => {
                     return Some(fail(
@@ -120,6 +123,20 @@ async fn next(mut state: State) -> Option<(Result<WatchMessage, StoreError>, Sta
             events: response.events.into_iter().map(convert::event).collect(),
         };
         return Some((Ok(message), state));
+    }
+}
+
+/// The next response, asking etcd for progress whenever the owner of the
+/// watch requests it meanwhile.
+async fn receive(state: &mut State) -> Result<Option<WatchResponse>, etcd_client::Error> {
+    let Some(requests) = state.progress_requests.clone() else {
+        return state.watch.message().await;
+    };
+    loop {
+        tokio::select! {
+            message = state.watch.message() => return message,
+            _ = requests.notified() => state.watch.request_progress().await?,
+        }
     }
 }
 

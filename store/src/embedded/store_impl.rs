@@ -175,7 +175,19 @@ impl Store for Embedded {
 
     async fn watch(&self, spec: WatchSpec) -> Result<WatchStream, StoreError> {
         let (tx, rx) = mpsc::unbounded_channel();
-        let id = Embedded::watch(self, spec, 0, tx)?;
+        let progress_requests = spec.progress_requests.clone();
+        let id = Embedded::watch(self, spec, 0, tx.clone())?;
+        if let Some(requests) = progress_requests {
+            let store = self.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = requests.notified() => store.request_progress(&[id]),
+                        _ = tx.closed() => break,
+                    }
+                }
+            });
+        }
         let guard = CancelOnDrop {
             store: self.clone(),
             id,

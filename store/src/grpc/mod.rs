@@ -339,6 +339,7 @@ impl WatchSession {
             prev_kv: create.prev_kv,
             no_put: create.filters.contains(&(FilterType::Noput as i32)),
             no_delete: create.filters.contains(&(FilterType::Nodelete as i32)),
+            progress_requests: None,
         };
         // The created response must precede the watcher's first events; they
         // wait in `events_rx` until this handler returns.

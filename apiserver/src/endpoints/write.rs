@@ -1,0 +1,485 @@
+//! Write endpoints: create, update, patch, delete and deletecollection,
+//! plus the subresources with their own shapes (`scale`, `binding`) and
+//! the review resources answered without storage (`selfsubjectreviews`).
+
+use bytes::Bytes;
+use http::{Response, StatusCode};
+use serde_json::{Value, json};
+
+use super::{Call, list_options, output};
+use crate::error::ApiError;
+use crate::negotiation::{self, BodyType};
+use crate::patch;
+use crate::registry::Deleted;
+use crate::registry::lifecycle;
+use crate::request::Verb;
+use crate::resources::{ResourceDef, Subresource};
+use crate::response::Body;
+use crate::selectors::LabelSelector;
+
+/// Serves a write verb with its body.
+pub async fn serve(
+    call: &Call<'_>,
+    verb: Verb,
+    content_type: Option<&str>,
+    body: Bytes,
+) -> Result<Response<Body>, ApiError> {
+    let dry_run = call.dry_run()?;
+    match verb {
+        Verb::Create => create(call, content_type, &body, dry_run).await,
+        Verb::Update => update(call, content_type, &body, dry_run).await,
+        Verb::Patch => patch(call, content_type, &body, dry_run).await,
+        Verb::Delete => delete(call, &body, dry_run).await,
+        _ => delete_collection(call, &body, dry_run).await,
+    }
+}
+
+fn decode_body(
+    call: &Call<'_>,
+    content_type: Option<&str>,
+    body: &[u8],
+    kind: &str,
+) -> Result<Value, ApiError> {
+    let yaml = match negotiation::body_type(content_type)? {
+        BodyType::Json => false,
+        BodyType::Yaml => true,
+        _ => {
+            return Err(ApiError::UnsupportedMediaType(
+                "415: Unsupported Media Type".into(),
+            ));
+        }
+    };
+    let _ = call;
+    negotiation::decode(body, kind, yaml)
+}
+
+async fn create(
+    call: &Call<'_>,
+    content_type: Option<&str>,
+    body: &[u8],
+    dry_run: bool,
+) -> Result<Response<Body>, ApiError> {
+    let resource = call.resource;
+    if call.subresource == Some(Subresource::Binding) {
+        return bind(call, content_type, body, dry_run).await;
+    }
+    if call.name.is_some() {
+        return Err(ApiError::MethodNotAllowed);
+    }
+    let mut obj = decode_body(call, content_type, body, resource.kind)?;
+    lifecycle::check_type(resource, &mut obj)?;
+    if resource.group == "authentication.k8s.io" && resource.plural == "selfsubjectreviews" {
+        return Ok(output::value(
+            call,
+            StatusCode::CREATED,
+            &self_subject_review(call),
+        ));
+    }
+    lifecycle::settle_namespace(resource, &mut obj, call.namespace())?;
+    let created = call
+        .api
+        .registry
+        .create(resource, call.namespace(), obj, dry_run)
+        .await?;
+    Ok(output::value(call, StatusCode::CREATED, &created))
+}
+
+fn self_subject_review(call: &Call<'_>) -> Value {
+    let user = call.user;
+    let mut info = json!({"username": user.username, "groups": user.groups});
+    if !user.uid.is_empty() {
+        info["uid"] = json!(user.uid);
+    }
+    if !user.extra.is_empty() {
+        info["extra"] = json!(user.extra);
+    }
+    json!({
+        "kind": "SelfSubjectReview",
+        "apiVersion": "authentication.k8s.io/v1",
+        "metadata": {"creationTimestamp": lifecycle::timestamp(jiff::Timestamp::now())},
+        "status": {"userInfo": info},
+    })
+}
+
+async fn update(
+    call: &Call<'_>,
+    content_type: Option<&str>,
+    body: &[u8],
+    dry_run: bool,
+) -> Result<Response<Body>, ApiError> {
+    let name = call.name()?;
+    let resource = call.resource;
+    if call.subresource == Some(Subresource::Scale) {
+        let scale = decode_body(call, content_type, body, "Scale")?;
+        return write_scale(call, name, &scale, dry_run).await;
+    }
+    let obj = decode_body(call, content_type, body, resource.kind)?;
+    let (written, created) = call
+        .api
+        .registry
+        .update(
+            resource,
+            call.namespace(),
+            name,
+            call.subresource,
+            obj,
+            dry_run,
+        )
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(output::value(call, status, &written))
+}
+
+async fn patch(
+    call: &Call<'_>,
+    content_type: Option<&str>,
+    body: &[u8],
+    dry_run: bool,
+) -> Result<Response<Body>, ApiError> {
+    let name = call.name()?;
+    let resource = call.resource;
+    let kind = negotiation::body_type(content_type)?;
+    let patch_doc: Value = match kind {
+        BodyType::ApplyPatch => negotiation::decode(body, resource.kind, true)?,
+        BodyType::JsonPatch => serde_json::from_slice(body)
+            .map_err(|e| ApiError::BadRequest(format!("error decoding patch: {e}")))?,
+        BodyType::MergePatch | BodyType::StrategicMergePatch => {
+            negotiation::decode(body, resource.kind, false)?
+        }
+        BodyType::Json | BodyType::Yaml => {
+            return Err(ApiError::UnsupportedMediaType(
+                "415: Unsupported Media Type".into(),
+            ));
+        }
+    };
+    let apply = |current: &Value| -> Result<Value, ApiError> {
+        let patched = match kind {
+            BodyType::JsonPatch => patch::json_patch(current, &patch_doc),
+            BodyType::MergePatch => Ok(patch::merge_patch(current, &patch_doc)),
+            _ => patch::strategic_merge_patch(current, &patch_doc),
+        };
+        let mut patched = patched.map_err(|e| ApiError::Invalid {
+            kind: resource.kind.to_string(),
+            group: resource.group.to_string(),
+            name: name.to_string(),
+            causes: vec![crate::FieldError {
+                reason: "FieldValueInvalid",
+                field: String::new(),
+                message: e.to_string(),
+            }],
+        })?;
+        // A patch that does not name a resourceVersion applies to whatever
+        // is current; one that does pins it (kube's behaviour).
+        if patched["metadata"]["resourceVersion"] == current["metadata"]["resourceVersion"]
+            && let Some(meta) = patched.get_mut("metadata").and_then(Value::as_object_mut)
+        {
+            meta.remove("resourceVersion");
+        }
+        Ok(patched)
+    };
+    if call.subresource == Some(Subresource::Scale) {
+        let current = call
+            .api
+            .registry
+            .get(resource, call.namespace(), name)
+            .await?;
+        let scale = apply(&scale_of(resource, current.value()))?;
+        return write_scale(call, name, &scale, dry_run).await;
+    }
+    let pinned = pinned_revision(&patch_doc);
+    let registry = &call.api.registry;
+    let result = registry
+        .guaranteed_update(
+            resource,
+            call.namespace(),
+            name,
+            call.subresource,
+            dry_run,
+            pinned,
+            apply,
+        )
+        .await;
+    match result {
+        // Server-side apply creates what does not exist yet.
+        Err(ApiError::NotFound { .. })
+            if kind == BodyType::ApplyPatch && call.subresource.is_none() =>
+        {
+            let mut obj = patch_doc.clone();
+            lifecycle::check_type(resource, &mut obj)?;
+            lifecycle::settle_namespace(resource, &mut obj, call.namespace())?;
+            obj["metadata"]["name"] = json!(name);
+            let created = registry
+                .create(resource, call.namespace(), obj, dry_run)
+                .await?;
+            Ok(output::value(call, StatusCode::CREATED, &created))
+        }
+        other => Ok(output::value(call, StatusCode::OK, &other?)),
+    }
+}
+
+fn pinned_revision(patch_doc: &Value) -> Option<i64> {
+    patch_doc["metadata"]["resourceVersion"]
+        .as_str()
+        .and_then(|rv| rv.parse().ok())
+}
+
+async fn delete(call: &Call<'_>, body: &[u8], dry_run: bool) -> Result<Response<Body>, ApiError> {
+    let name = call.name()?;
+    let options = delete_options(call, body)?;
+    let deleted = call
+        .api
+        .registry
+        .delete(call.resource, call.namespace(), name, &options, dry_run)
+        .await?;
+    Ok(match deleted {
+        Deleted::Pending(obj) => output::value(call, StatusCode::OK, &obj),
+        Deleted::Gone(obj) if returns_deleted_object(call.resource) => {
+            output::value(call, StatusCode::OK, &obj)
+        }
+        Deleted::Gone(obj) => output::value(call, StatusCode::OK, &success(call.resource, &obj)),
+    })
+}
+
+/// Pods (and custom resources) answer a delete with the object itself.
+fn returns_deleted_object(resource: &ResourceDef) -> bool {
+    resource.group.is_empty() && resource.plural == "pods"
+}
+
+fn success(resource: &ResourceDef, obj: &Value) -> Value {
+    let mut details = json!({
+        "name": obj["metadata"]["name"],
+        "kind": resource.plural,
+        "uid": obj["metadata"]["uid"],
+    });
+    if !resource.group.is_empty() {
+        details["group"] = json!(resource.group);
+    }
+    json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": details,
+    })
+}
+
+/// `DeleteOptions` from the body, with query parameters taking their place
+/// when the body is empty (as kubectl and client-go send either).
+fn delete_options(call: &Call<'_>, body: &[u8]) -> Result<Value, ApiError> {
+    let mut options = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        negotiation::decode(body, "DeleteOptions", false)?
+    };
+    if let Some(grace) = call.query.get("gracePeriodSeconds") {
+        let grace: i64 = grace
+            .parse()
+            .map_err(|_| ApiError::BadRequest(format!("invalid gracePeriodSeconds: {grace:?}")))?;
+        options["gracePeriodSeconds"] = json!(grace);
+    }
+    if let Some(policy) = call.query.get("propagationPolicy") {
+        options["propagationPolicy"] = json!(policy);
+    }
+    if let Some(policy) = options["propagationPolicy"].as_str()
+        && !matches!(policy, "Orphan" | "Background" | "Foreground")
+    {
+        return Err(ApiError::Invalid {
+            kind: "DeleteOptions".into(),
+            group: String::new(),
+            name: String::new(),
+            causes: vec![crate::FieldError::not_supported(
+                "propagationPolicy",
+                &json!(policy),
+                &["Foreground", "Background", "Orphan", "nil"],
+            )],
+        });
+    }
+    Ok(options)
+}
+
+async fn delete_collection(
+    call: &Call<'_>,
+    body: &[u8],
+    dry_run: bool,
+) -> Result<Response<Body>, ApiError> {
+    let options = delete_options(call, body)?;
+    let filter = list_options(call)?;
+    let registry = &call.api.registry;
+    let listed = registry
+        .list(call.resource, call.namespace(), &filter)
+        .await?;
+    let mut items = Vec::new();
+    for object in &listed.items {
+        let value = object.value();
+        let name = value["metadata"]["name"].as_str().unwrap_or_default();
+        let namespace = value["metadata"]["namespace"].as_str();
+        match registry
+            .delete(call.resource, namespace, name, &options, dry_run)
+            .await
+        {
+            Ok(Deleted::Gone(obj) | Deleted::Pending(obj)) => items.push(obj),
+            Err(ApiError::NotFound { .. }) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    let list = json!({
+        "kind": format!("{}List", call.resource.kind),
+        "apiVersion": call.resource.api_version(),
+        "metadata": {"resourceVersion": listed.revision.to_string()},
+        "items": items,
+    });
+    Ok(output::value(call, StatusCode::OK, &list))
+}
+
+/// The `autoscaling/v1` Scale of a scalable object.
+pub fn scale_of(resource: &ResourceDef, obj: &Value) -> Value {
+    let meta = &obj["metadata"];
+    let selector = match &obj["spec"]["selector"] {
+        Value::Object(_) => LabelSelector::from_label_selector_object(&obj["spec"]["selector"])
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+        // ReplicationControllers select with a plain map.
+        _ => String::new(),
+    };
+    let selector = if resource.kind == "ReplicationController" {
+        obj["spec"]["selector"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .unwrap_or_default()
+    } else {
+        selector
+    };
+    json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            "name": meta["name"],
+            "namespace": meta["namespace"],
+            "uid": meta["uid"],
+            "resourceVersion": meta["resourceVersion"],
+            "creationTimestamp": meta["creationTimestamp"],
+        },
+        "spec": {"replicas": obj["spec"]["replicas"].as_i64().unwrap_or(0)},
+        "status": {"replicas": obj["status"]["replicas"].as_i64().unwrap_or(0), "selector": selector},
+    })
+}
+
+async fn write_scale(
+    call: &Call<'_>,
+    name: &str,
+    scale: &Value,
+    dry_run: bool,
+) -> Result<Response<Body>, ApiError> {
+    let resource = call.resource;
+    let replicas = scale["spec"]["replicas"].as_i64().unwrap_or(0);
+    if replicas < 0 {
+        return Err(ApiError::Invalid {
+            kind: "Scale".into(),
+            group: "autoscaling".into(),
+            name: name.to_string(),
+            causes: vec![crate::FieldError::invalid(
+                "spec.replicas",
+                &json!(replicas),
+                "must be greater than or equal to 0",
+            )],
+        });
+    }
+    let pinned = pinned_revision(scale);
+    let written = call
+        .api
+        .registry
+        .guaranteed_update(
+            resource,
+            call.namespace(),
+            name,
+            None,
+            dry_run,
+            pinned,
+            |current| {
+                let mut next = current.clone();
+                next["spec"]["replicas"] = json!(replicas);
+                if let Some(meta) = next.get_mut("metadata").and_then(Value::as_object_mut) {
+                    meta.remove("resourceVersion");
+                }
+                Ok(next)
+            },
+        )
+        .await?;
+    Ok(output::value(
+        call,
+        StatusCode::OK,
+        &scale_of(resource, &written),
+    ))
+}
+
+/// `pods/binding`: assigns a pending pod to a node, once.
+async fn bind(
+    call: &Call<'_>,
+    content_type: Option<&str>,
+    body: &[u8],
+    dry_run: bool,
+) -> Result<Response<Body>, ApiError> {
+    let name = call.name()?;
+    let binding = decode_body(call, content_type, body, "Binding")?;
+    let node = binding["target"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    if node.is_empty() {
+        return Err(ApiError::Invalid {
+            kind: "Binding".into(),
+            group: String::new(),
+            name: name.to_string(),
+            causes: vec![crate::FieldError::required("target.name", "")],
+        });
+    }
+    call.api
+        .registry
+        .guaranteed_update(
+            call.resource,
+            call.namespace(),
+            name,
+            Some(Subresource::Binding),
+            dry_run,
+            None,
+            |pod| {
+                let current = pod["spec"]["nodeName"].as_str().unwrap_or_default();
+                if !current.is_empty() {
+                    return Err(ApiError::Conflict {
+                        resource: "pods".into(),
+                        group: String::new(),
+                        name: name.to_string(),
+                        detail: format!("pod {name} is already assigned to node \"{current}\""),
+                    });
+                }
+                if lifecycle::is_deleting(pod) {
+                    return Err(ApiError::Conflict {
+                        resource: "pods".into(),
+                        group: String::new(),
+                        name: name.to_string(),
+                        detail: format!(
+                            "pod {name} is being deleted, cannot be assigned to a host"
+                        ),
+                    });
+                }
+                let mut next = pod.clone();
+                next["spec"]["nodeName"] = json!(node);
+                if let Some(meta) = next.get_mut("metadata").and_then(Value::as_object_mut) {
+                    meta.remove("resourceVersion");
+                }
+                Ok(next)
+            },
+        )
+        .await?;
+    let status = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201});
+    Ok(output::value(call, StatusCode::CREATED, &status))
+}

@@ -198,6 +198,13 @@ fn non_resource(
             .map(|doc| response::value(StatusCode::OK, &doc))
             .ok_or(ApiError::NoRoute),
         "/openapi/v2" => {
+            // Only JSON: a client asking for the protobuf form alone (kubectl
+            // falls back to v2 that way when v3 is missing) gets a clean 406.
+            if !accept.is_none_or(|a| a.contains("json") || a.contains("*/*")) {
+                return Err(ApiError::NotAcceptable(
+                    "406: Not Acceptable\n\nAvailable representations: application/json".into(),
+                ));
+            }
             let doc = api.openapi_v2.get_or_init(|| {
                 Bytes::from(serde_json::to_vec(&openapi::v2(api.resources)).unwrap_or_default())
             });

@@ -1,0 +1,710 @@
+//! Handler tests: every verb's edge cases through the whole request path
+//! (authentication, routing, registry, store), in process, over a real
+//! embedded store in a temporary directory.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use mars_apiserver::auth::UserInfo;
+use mars_apiserver::auth::authn::Authenticator;
+use mars_apiserver::handler::{self, Api, Incoming};
+use mars_apiserver::registry::{Registry, RegistryConfig};
+use mars_apiserver::resources::BUILTIN;
+use mars_store::{Embedded, EmbeddedConfig, Store};
+use serde_json::{Value, json};
+
+const ADMIN: &str = "admin-token";
+const VIEWER: &str = "viewer-token";
+
+struct Harness {
+    api: Arc<Api>,
+    store: Embedded,
+    _dir: tempfile::TempDir,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: http::HeaderMap,
+    body: Bytes,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+impl Harness {
+    async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Embedded::open(EmbeddedConfig::new(dir.path().join("data"))).unwrap();
+        let harness = Self {
+            api: Self::api(&store).await,
+            store,
+            _dir: dir,
+        };
+        for ns in ["default", "team"] {
+            let r = harness
+                .send(Method::POST, "/api/v1/namespaces", Some(json!({"metadata": {"name": ns}})))
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&r.body));
+        }
+        harness
+    }
+
+    /// A fresh API server over the same store, as after a restart: its
+    /// caches start at the store's current revision.
+    async fn restart(&mut self) {
+        self.api = Self::api(&self.store).await;
+    }
+
+    async fn api(store: &Embedded) -> Arc<Api> {
+        let shared: Arc<dyn Store> = Arc::new(store.clone());
+        let registry = Registry::start(shared, BUILTIN, &RegistryConfig::default())
+            .await
+            .unwrap();
+        let admin = UserInfo {
+            username: "mars-admin".into(),
+            groups: vec!["system:masters".into(), "system:authenticated".into()],
+            ..UserInfo::default()
+        };
+        let viewer = UserInfo {
+            username: "mars-viewer".into(),
+            groups: vec!["mars:viewers".into(), "system:authenticated".into()],
+            ..UserInfo::default()
+        };
+        let tokens = HashMap::from([(ADMIN.to_string(), admin), (VIEWER.to_string(), viewer)]);
+        let mut api = Api::new(registry, Authenticator::new(tokens), BUILTIN);
+        api.bookmark_interval = Duration::from_millis(200);
+        Arc::new(api)
+    }
+
+    async fn request(&self, request: Request<Full<Bytes>>) -> Reply {
+        let response = handler::handle(
+            Arc::clone(&self.api),
+            Incoming {
+                request,
+                client_cert: None,
+            },
+        )
+        .await;
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.unwrap().to_bytes();
+        Reply {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        }
+    }
+
+    fn builder(method: Method, path: &str, token: Option<&str>) -> http::request::Builder {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            builder = builder.header("authorization", format!("Bearer {token}"));
+        }
+        builder
+    }
+
+    async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let content_type = if method == Method::PATCH {
+            "application/merge-patch+json"
+        } else {
+            "application/json"
+        };
+        let request = Self::builder(method, path, Some(ADMIN))
+            .header("content-type", content_type)
+            .body(Full::new(Bytes::from(body)))
+            .unwrap();
+        self.request(request).await
+    }
+
+    async fn send_raw(&self, method: Method, path: &str, content_type: &str, body: &str) -> Reply {
+        let request = Self::builder(method, path, Some(ADMIN))
+            .header("content-type", content_type)
+            .body(Full::new(Bytes::from(body.to_string())))
+            .unwrap();
+        self.request(request).await
+    }
+
+    async fn get(&self, path: &str) -> Reply {
+        self.send(Method::GET, path, None).await
+    }
+
+    async fn accept(&self, path: &str, accept: &str) -> Reply {
+        let request = Self::builder(Method::GET, path, Some(ADMIN))
+            .header("accept", accept)
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        self.request(request).await
+    }
+
+    async fn create_cm(&self, ns: &str, name: &str, labels: Value) -> Value {
+        let r = self
+            .send(
+                Method::POST,
+                &format!("/api/v1/namespaces/{ns}/configmaps"),
+                Some(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": labels}, "data": {"k": "v"}})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&r.body));
+        r.json()
+    }
+}
+
+fn assert_status(reply: &Reply, code: u16, reason: &str) -> Value {
+    let body = reply.json();
+    assert_eq!(reply.status.as_u16(), code, "{body}");
+    assert_eq!(body["kind"], "Status", "{body}");
+    assert_eq!(body["reason"], reason, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn get_found_missing_and_unrouted() {
+    let h = Harness::new().await;
+    let created = h.create_cm("default", "a", json!({})).await;
+    let got = h.get("/api/v1/namespaces/default/configmaps/a").await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!(got.json()["metadata"]["uid"], created["metadata"]["uid"]);
+    assert_eq!(got.json()["metadata"]["resourceVersion"], created["metadata"]["resourceVersion"]);
+
+    let missing = assert_status(&h.get("/api/v1/namespaces/default/configmaps/nope").await, 404, "NotFound");
+    assert_eq!(missing["message"], "configmaps \"nope\" not found");
+    assert_eq!(missing["details"], json!({"name": "nope", "kind": "configmaps"}));
+    let deploy = assert_status(&h.get("/apis/apps/v1/namespaces/default/deployments/web").await, 404, "NotFound");
+    assert_eq!(deploy["message"], "deployments.apps \"web\" not found");
+    assert_status(&h.get("/apis/nope.io/v1/things").await, 404, "NotFound");
+    assert_status(&h.get("/api/v1/namespaces/default/nodes").await, 404, "NotFound");
+    assert_status(&h.get("/api/v1/namespaces/default/configmaps/a/status").await, 404, "NotFound");
+}
+
+#[tokio::test]
+async fn create_edge_cases() {
+    let h = Harness::new().await;
+    let path = "/api/v1/namespaces/default/configmaps";
+    let generated = h
+        .send(Method::POST, path, Some(json!({"metadata": {"generateName": "gen-"}})))
+        .await;
+    assert_eq!(generated.status, StatusCode::CREATED);
+    let name = generated.json()["metadata"]["name"].as_str().unwrap().to_string();
+    assert!(name.starts_with("gen-") && name.len() == 9, "{name}");
+    assert_eq!(generated.json()["kind"], "ConfigMap");
+
+    h.create_cm("default", "dup", json!({})).await;
+    let dup = h.send(Method::POST, path, Some(json!({"metadata": {"name": "dup"}}))).await;
+    assert_eq!(assert_status(&dup, 409, "AlreadyExists")["message"], "configmaps \"dup\" already exists");
+
+    let no_ns = h
+        .send(Method::POST, "/api/v1/namespaces/ghost/configmaps", Some(json!({"metadata": {"name": "x"}})))
+        .await;
+    assert_eq!(assert_status(&no_ns, 404, "NotFound")["message"], "namespaces \"ghost\" not found");
+
+    let mismatch = h
+        .send(Method::POST, path, Some(json!({"metadata": {"name": "x", "namespace": "team"}})))
+        .await;
+    assert_status(&mismatch, 400, "BadRequest");
+
+    let bad_json = h.send_raw(Method::POST, path, "application/json", "{not json").await;
+    let body = assert_status(&bad_json, 400, "BadRequest");
+    assert!(body["message"].as_str().unwrap().contains("must be of type ConfigMap"), "{body}");
+
+    let yaml = h
+        .send_raw(Method::POST, path, "application/yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\ndata:\n  a: b\n")
+        .await;
+    assert_eq!(yaml.status, StatusCode::CREATED);
+    assert_eq!(yaml.json()["data"]["a"], "b");
+
+    let wrong_kind = h
+        .send(Method::POST, path, Some(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}})))
+        .await;
+    assert_status(&wrong_kind, 400, "BadRequest");
+
+    let dry = h
+        .send(Method::POST, &format!("{path}?dryRun=All"), Some(json!({"metadata": {"name": "dry"}})))
+        .await;
+    assert_eq!(dry.status, StatusCode::CREATED);
+    assert_status(&h.get(&format!("{path}/dry")).await, 404, "NotFound");
+    let bad_dry = h
+        .send(Method::POST, &format!("{path}?dryRun=Some"), Some(json!({"metadata": {"name": "dry"}})))
+        .await;
+    assert_status(&bad_dry, 400, "BadRequest");
+
+    let protobuf_only = h.send_raw(Method::POST, path, "application/x-unknown", "x").await;
+    assert_status(&protobuf_only, 415, "UnsupportedMediaType");
+}
+
+#[tokio::test]
+async fn invalid_names_are_422_with_causes() {
+    let h = Harness::new().await;
+    let r = h
+        .send(Method::POST, "/api/v1/namespaces/default/configmaps", Some(json!({"metadata": {"name": "Bad_Name"}})))
+        .await;
+    let body = assert_status(&r, 422, "Invalid");
+    let message = body["message"].as_str().unwrap();
+    assert!(message.starts_with("ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain"), "{message}");
+    assert_eq!(body["details"]["causes"][0]["field"], "metadata.name");
+    assert_eq!(body["details"]["causes"][0]["reason"], "FieldValueInvalid");
+}
+
+#[tokio::test]
+async fn bodies_over_three_mebibytes_are_413() {
+    let h = Harness::new().await;
+    let big = "x".repeat(3 * 1024 * 1024 + 10);
+    let r = h
+        .send(Method::POST, "/api/v1/namespaces/default/configmaps", Some(json!({"metadata": {"name": "big"}, "data": {"k": big}})))
+        .await;
+    assert_status(&r, 413, "RequestEntityTooLarge");
+}
+
+#[tokio::test]
+async fn update_concurrency_and_subresources() {
+    let h = Harness::new().await;
+    let path = "/apis/apps/v1/namespaces/default/deployments";
+    let deployment = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "nginx:1.25"}]}}},
+        "status": {"replicas": 42}
+    });
+    let created = h.send(Method::POST, path, Some(deployment)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&created.body));
+    let created = created.json();
+    assert_eq!(created["metadata"]["generation"], 1);
+    assert_eq!(created["status"], json!({}), "status is the controller's, reset on create");
+
+    let mut stale = created.clone();
+    let mut fresh = created.clone();
+    fresh["spec"]["replicas"] = json!(3);
+    let updated = h.send(Method::PUT, &format!("{path}/web"), Some(fresh)).await;
+    assert_eq!(updated.status, StatusCode::OK);
+    let updated = updated.json();
+    assert_eq!(updated["metadata"]["generation"], 2);
+    assert_ne!(updated["metadata"]["resourceVersion"], created["metadata"]["resourceVersion"]);
+
+    stale["spec"]["replicas"] = json!(5);
+    let conflict = h.send(Method::PUT, &format!("{path}/web"), Some(stale)).await;
+    let body = assert_status(&conflict, 409, "Conflict");
+    assert_eq!(
+        body["message"],
+        "Operation cannot be fulfilled on deployments.apps \"web\": the object has been modified; please apply your changes to the latest version and try again"
+    );
+
+    // Without a resourceVersion the update is unconditional.
+    let mut unconditional = updated.clone();
+    unconditional["metadata"].as_object_mut().unwrap().remove("resourceVersion");
+    unconditional["metadata"]["labels"] = json!({"x": "y"});
+    unconditional["status"] = json!({"replicas": 7});
+    let r = h.send(Method::PUT, &format!("{path}/web"), Some(unconditional)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["status"], json!({}), "the main resource ignores status");
+    assert_eq!(r.json()["metadata"]["generation"], 2, "labels are not spec");
+
+    // The status subresource changes only status.
+    let mut status = r.json();
+    status["status"] = json!({"replicas": 3, "readyReplicas": 3});
+    status["spec"]["replicas"] = json!(9);
+    let r = h.send(Method::PUT, &format!("{path}/web/status"), Some(status)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["status"]["readyReplicas"], 3);
+    assert_eq!(r.json()["spec"]["replicas"], 3);
+
+    // Scale reads and writes spec.replicas.
+    let scale = h.get(&format!("{path}/web/scale")).await.json();
+    assert_eq!(scale["kind"], "Scale");
+    assert_eq!(scale["spec"]["replicas"], 3);
+    assert_eq!(scale["status"]["selector"], "app=web");
+    let r = h
+        .send(Method::PATCH, &format!("{path}/web/scale"), Some(json!({"spec": {"replicas": 6}})))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(h.get(&format!("{path}/web")).await.json()["spec"]["replicas"], 6);
+
+    let missing = h.send(Method::PUT, &format!("{path}/ghost"), Some(json!({"metadata": {"name": "ghost"}}))).await;
+    assert_status(&missing, 404, "NotFound");
+    let renamed = h.send(Method::PUT, &format!("{path}/web"), Some(json!({"metadata": {"name": "other"}}))).await;
+    assert_status(&renamed, 400, "BadRequest");
+}
+
+#[tokio::test]
+async fn patch_types() {
+    let h = Harness::new().await;
+    h.create_cm("default", "p", json!({"a": "1"})).await;
+    let path = "/api/v1/namespaces/default/configmaps/p";
+    let merged = h
+        .send(Method::PATCH, path, Some(json!({"metadata": {"labels": {"b": "2", "a": null}}, "data": {"n": "m"}})))
+        .await;
+    assert_eq!(merged.status, StatusCode::OK);
+    assert_eq!(merged.json()["metadata"]["labels"], json!({"b": "2"}));
+    assert_eq!(merged.json()["data"], json!({"k": "v", "n": "m"}));
+
+    let json_patch = h
+        .send_raw(Method::PATCH, path, "application/json-patch+json", r#"[{"op":"replace","path":"/data/k","value":"w"}]"#)
+        .await;
+    assert_eq!(json_patch.json()["data"]["k"], "w");
+    let failed_test = h
+        .send_raw(Method::PATCH, path, "application/json-patch+json", r#"[{"op":"test","path":"/data/k","value":"nope"}]"#)
+        .await;
+    assert_status(&failed_test, 422, "Invalid");
+
+    let stale = h
+        .send(Method::PATCH, path, Some(json!({"metadata": {"resourceVersion": "1"}, "data": {"x": "y"}})))
+        .await;
+    assert_status(&stale, 409, "Conflict");
+    let missing = h
+        .send(Method::PATCH, "/api/v1/namespaces/default/configmaps/ghost", Some(json!({"data": {}})))
+        .await;
+    assert_status(&missing, 404, "NotFound");
+}
+
+#[tokio::test]
+async fn delete_finalizers_preconditions_and_dry_run() {
+    let h = Harness::new().await;
+    let cm = h.create_cm("default", "d", json!({})).await;
+    let path = "/api/v1/namespaces/default/configmaps/d";
+
+    let dry = h.send(Method::DELETE, &format!("{path}?dryRun=All"), None).await;
+    assert_eq!(dry.status, StatusCode::OK);
+    assert_eq!(h.get(path).await.status, StatusCode::OK);
+
+    let wrong_uid = h
+        .send(Method::DELETE, path, Some(json!({"preconditions": {"uid": "not-it"}})))
+        .await;
+    assert_status(&wrong_uid, 409, "Conflict");
+
+    let gone = h
+        .send(Method::DELETE, path, Some(json!({"preconditions": {"uid": cm["metadata"]["uid"]}})))
+        .await;
+    let body = gone.json();
+    assert_eq!(body["status"], "Success", "{body}");
+    assert_eq!(body["details"]["name"], "d");
+    assert_status(&h.get(path).await, 404, "NotFound");
+
+    // A finalizer holds the object until it is removed.
+    let r = h
+        .send(Method::POST, "/api/v1/namespaces/default/configmaps", Some(json!({"metadata": {"name": "held", "finalizers": ["example.com/hold"]}})))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let held = "/api/v1/namespaces/default/configmaps/held";
+    let pending = h.send(Method::DELETE, held, None).await.json();
+    assert!(pending["metadata"]["deletionTimestamp"].is_string(), "{pending}");
+    assert_eq!(h.get(held).await.status, StatusCode::OK);
+    let released = h
+        .send(Method::PATCH, held, Some(json!({"metadata": {"finalizers": null}})))
+        .await;
+    assert_eq!(released.status, StatusCode::OK);
+    assert_status(&h.get(held).await, 404, "NotFound");
+
+    let bad_policy = h
+        .send(Method::DELETE, "/api/v1/namespaces/default/configmaps/x?propagationPolicy=Sometimes", None)
+        .await;
+    assert_status(&bad_policy, 422, "Invalid");
+}
+
+#[tokio::test]
+async fn bound_pods_are_deleted_gracefully_and_bindings_assign_once() {
+    let h = Harness::new().await;
+    let pods = "/api/v1/namespaces/default/pods";
+    let pod = json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}});
+    let created = h.send(Method::POST, pods, Some(pod)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&created.body));
+    assert_eq!(created.json()["status"]["phase"], "Pending");
+    assert_eq!(created.json()["spec"]["restartPolicy"], "Always");
+
+    let binding = json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "p"}, "target": {"kind": "Node", "name": "n1"}});
+    let bound = h.send(Method::POST, &format!("{pods}/p/binding"), Some(binding.clone())).await;
+    assert_eq!(bound.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&bound.body));
+    assert_eq!(h.get(&format!("{pods}/p")).await.json()["spec"]["nodeName"], "n1");
+    let again = h.send(Method::POST, &format!("{pods}/p/binding"), Some(binding)).await;
+    assert_status(&again, 409, "Conflict");
+
+    let graceful = h.send(Method::DELETE, &format!("{pods}/p"), None).await.json();
+    assert_eq!(graceful["metadata"]["deletionGracePeriodSeconds"], 30);
+    assert_eq!(h.get(&format!("{pods}/p")).await.status, StatusCode::OK);
+    let now = h
+        .send(Method::DELETE, &format!("{pods}/p"), Some(json!({"gracePeriodSeconds": 0})))
+        .await;
+    assert_eq!(now.status, StatusCode::OK);
+    assert_status(&h.get(&format!("{pods}/p")).await, 404, "NotFound");
+}
+
+#[tokio::test]
+async fn list_selectors_pages_and_representations() {
+    let h = Harness::new().await;
+    for i in 0..25 {
+        let tier = if i % 2 == 0 { "a" } else { "b" };
+        h.create_cm("default", &format!("cm-{i:02}"), json!({"tier": tier})).await;
+    }
+    h.create_cm("team", "other", json!({"tier": "a"})).await;
+    let path = "/api/v1/namespaces/default/configmaps";
+
+    let all = h.get(path).await.json();
+    assert_eq!(all["kind"], "ConfigMapList");
+    assert_eq!(all["items"].as_array().unwrap().len(), 25);
+    assert!(all["metadata"]["resourceVersion"].as_str().unwrap().parse::<i64>().unwrap() > 0);
+
+    let a = h.get(&format!("{path}?labelSelector=tier%3Da")).await.json();
+    assert_eq!(a["items"].as_array().unwrap().len(), 13);
+    let everywhere = h.get("/api/v1/configmaps?labelSelector=tier+in+(a)").await.json();
+    assert_eq!(everywhere["items"].as_array().unwrap().len(), 14);
+    let by_name = h.get(&format!("{path}?fieldSelector=metadata.name%3Dcm-03")).await.json();
+    assert_eq!(by_name["items"][0]["metadata"]["name"], "cm-03");
+    assert_status(&h.get(&format!("{path}?labelSelector=%3D%3D%3D")).await, 400, "BadRequest");
+    assert_status(&h.get(&format!("{path}?fieldSelector=spec.nope%3Dx")).await, 400, "BadRequest");
+
+    // Pages of 10 with continue tokens see every object once.
+    let mut seen = Vec::new();
+    let mut token: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let url = match &token {
+            Some(t) => format!("{path}?limit=10&continue={t}"),
+            None => format!("{path}?limit=10"),
+        };
+        let page = h.get(&url).await.json();
+        pages += 1;
+        for item in page["items"].as_array().unwrap() {
+            seen.push(item["metadata"]["name"].as_str().unwrap().to_string());
+        }
+        if pages == 1 {
+            assert_eq!(page["metadata"]["remainingItemCount"], 15);
+        }
+        match page["metadata"]["continue"].as_str() {
+            Some(t) => token = Some(t.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 25);
+    assert_status(&h.get(&format!("{path}?continue=garbage")).await, 400, "BadRequest");
+
+    // The watch cache answers resourceVersion=0 (eventually) with the same set.
+    let cached = h.get(&format!("{path}?resourceVersion=0")).await.json();
+    assert_eq!(cached["items"].as_array().unwrap().len(), 25);
+    let exact = h
+        .get(&format!("{path}?resourceVersion={}&resourceVersionMatch=NotOlderThan", all["metadata"]["resourceVersion"].as_str().unwrap()))
+        .await
+        .json();
+    assert_eq!(exact["items"].as_array().unwrap().len(), 25);
+
+    let meta = h
+        .accept(path, "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io")
+        .await
+        .json();
+    assert_eq!(meta["kind"], "PartialObjectMetadataList");
+    assert!(meta["items"][0].get("data").is_none());
+    let table = h
+        .accept(path, "application/json;as=Table;v=v1;g=meta.k8s.io,application/json")
+        .await
+        .json();
+    assert_eq!(table["kind"], "Table");
+    assert_eq!(table["rows"].as_array().unwrap().len(), 25);
+    assert_eq!(table["columnDefinitions"][0]["name"], "Name");
+    let refused = h.accept(path, "application/vnd.kubernetes.protobuf").await;
+    assert_status(&refused, 406, "NotAcceptable");
+}
+
+/// Reads watch lines until `n` arrived or the stream ends.
+async fn watch_lines(h: &Harness, path: &str, n: usize, during: impl AsyncFnOnce()) -> Vec<Value> {
+    let request = Harness::builder(Method::GET, path, Some(ADMIN))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let response = handler::handle(
+        Arc::clone(&h.api),
+        Incoming {
+            request,
+            client_cert: None,
+        },
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    during().await;
+    let mut lines = Vec::new();
+    let mut buffer = Vec::new();
+    while lines.len() < n {
+        let frame = tokio::time::timeout(Duration::from_secs(5), body.frame()).await;
+        let Ok(Some(Ok(frame))) = frame else { break };
+        if let Ok(data) = frame.into_data() {
+            buffer.extend_from_slice(&data);
+            while let Some(end) = buffer.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = buffer.drain(..=end).collect();
+                lines.push(serde_json::from_slice(&line).unwrap());
+            }
+        }
+    }
+    lines
+}
+
+#[tokio::test]
+async fn watch_from_a_revision_with_selector_transitions() {
+    let h = Harness::new().await;
+    let first = h.create_cm("default", "w1", json!({"app": "web"})).await;
+    let rv = first["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+    h.create_cm("default", "w2", json!({"app": "db"})).await;
+    let path = format!("/api/v1/namespaces/default/configmaps?watch=1&resourceVersion={rv}&labelSelector=app%3Dweb");
+    let events = watch_lines(&h, &path, 3, async || {
+        // w2 starts matching (ADDED), then w1 stops matching (DELETED).
+        let r = h
+            .send(Method::PATCH, "/api/v1/namespaces/default/configmaps/w2", Some(json!({"metadata": {"labels": {"app": "web"}}})))
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        let r = h
+            .send(Method::PATCH, "/api/v1/namespaces/default/configmaps/w1", Some(json!({"metadata": {"labels": {"app": "db"}}})))
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        let r = h.send(Method::DELETE, "/api/v1/namespaces/default/configmaps/w2", None).await;
+        assert_eq!(r.status, StatusCode::OK);
+    })
+    .await;
+    let summary: Vec<(String, String)> = events
+        .iter()
+        .map(|e| (e["type"].as_str().unwrap().to_string(), e["object"]["metadata"]["name"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("ADDED".to_string(), "w2".to_string()),
+            ("DELETED".to_string(), "w1".to_string()),
+            ("DELETED".to_string(), "w2".to_string()),
+        ]
+    );
+    let rvs: Vec<i64> = events
+        .iter()
+        .map(|e| e["object"]["metadata"]["resourceVersion"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(rvs.windows(2).all(|w| w[0] < w[1]), "{rvs:?}");
+}
+
+#[tokio::test]
+async fn watch_initial_events_and_bookmarks() {
+    let h = Harness::new().await;
+    h.create_cm("default", "i1", json!({})).await;
+    h.create_cm("default", "i2", json!({})).await;
+    let path = "/api/v1/namespaces/default/configmaps?watch=1&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&resourceVersion=";
+    let events = watch_lines(&h, path, 3, async || {}).await;
+    assert_eq!(events[0]["type"], "ADDED");
+    assert_eq!(events[1]["type"], "ADDED");
+    assert_eq!(events[2]["type"], "BOOKMARK");
+    assert_eq!(events[2]["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"], "true");
+
+    // Unset resourceVersion: the current state, then changes.
+    let events = watch_lines(&h, "/api/v1/namespaces/default/configmaps?watch=true", 3, async || {
+        h.create_cm("default", "i3", json!({})).await;
+    })
+    .await;
+    let names: Vec<&str> = events.iter().map(|e| e["object"]["metadata"]["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["i1", "i2", "i3"]);
+}
+
+#[tokio::test]
+async fn watch_from_a_compacted_revision_is_410() {
+    let mut h = Harness::new().await;
+    let first = h.create_cm("default", "c1", json!({})).await;
+    let old = first["metadata"]["resourceVersion"].as_str().unwrap().parse::<i64>().unwrap();
+    for i in 0..5 {
+        h.create_cm("default", &format!("c-{i}"), json!({})).await;
+    }
+    let now = h.store.revision();
+    // The cache holds the history...
+    let path = format!("/api/v1/namespaces/default/configmaps?watch=1&resourceVersion={old}");
+    let events = watch_lines(&h, &path, 5, async || {}).await;
+    assert_eq!(events.len(), 5, "{events:?}");
+    // ...after a restart the store's history serves a client resuming
+    // from before the cache's window...
+    h.restart().await;
+    let events = watch_lines(&h, &path, 5, async || {}).await;
+    let names: Vec<&str> = events.iter().map(|e| e["object"]["metadata"]["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["c-0", "c-1", "c-2", "c-3", "c-4"]);
+    assert!(events.iter().all(|e| e["type"] == "ADDED"));
+    // ...until the store compacts it away.
+    h.store.compact(now).await.unwrap();
+    h.restart().await;
+    let events = watch_lines(&h, &path, 1, async || {}).await;
+    assert_eq!(events[0]["type"], "ERROR", "{events:?}");
+    assert_eq!(events[0]["object"]["code"], 410);
+    assert_eq!(events[0]["object"]["reason"], "Expired");
+}
+
+#[tokio::test]
+async fn authentication_and_authorization() {
+    let h = Harness::new().await;
+    let anonymous = |path: &str| {
+        Harness::builder(Method::GET, path, None)
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    };
+    let health = h.request(anonymous("/healthz")).await;
+    assert_eq!(health.status, StatusCode::OK);
+    assert_eq!(&health.body[..], b"ok");
+    assert_eq!(h.request(anonymous("/version")).await.json()["minor"], "33");
+    let verbose = h.request(anonymous("/readyz?verbose")).await;
+    assert!(String::from_utf8_lossy(&verbose.body).ends_with("readyz check passed\n"));
+
+    let forbidden = h.request(anonymous("/api/v1/namespaces")).await;
+    let body = assert_status(&forbidden, 403, "Forbidden");
+    assert_eq!(
+        body["message"],
+        "namespaces is forbidden: User \"system:anonymous\" cannot list resource \"namespaces\" in API group \"\" at the cluster scope"
+    );
+    let bad_token = Harness::builder(Method::GET, "/api/v1/namespaces", Some("wrong"))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let r = h.request(bad_token).await;
+    assert_status(&r, 401, "Unauthorized");
+    assert!(r.headers.contains_key("www-authenticate"));
+
+    let viewer_read = Harness::builder(Method::GET, "/api/v1/namespaces", Some(VIEWER))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    assert_eq!(h.request(viewer_read).await.status, StatusCode::OK);
+    let viewer_write = Harness::builder(Method::POST, "/api/v1/namespaces/default/configmaps", Some(VIEWER))
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(r#"{"metadata":{"name":"x"}}"#)))
+        .unwrap();
+    assert_status(&h.request(viewer_write).await, 403, "Forbidden");
+
+    // The admin may act as someone else; SelfSubjectReview reports who.
+    let review = Harness::builder(Method::POST, "/apis/authentication.k8s.io/v1/selfsubjectreviews", Some(ADMIN))
+        .header("content-type", "application/json")
+        .header("impersonate-user", "jane")
+        .header("impersonate-group", "devs")
+        .body(Full::new(Bytes::from(r#"{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}"#)))
+        .unwrap();
+    let review = h.request(review).await;
+    assert_eq!(review.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&review.body));
+    let info = &review.json()["status"]["userInfo"];
+    assert_eq!(info["username"], "jane");
+    assert!(info["groups"].as_array().unwrap().contains(&json!("devs")));
+}
+
+#[tokio::test]
+async fn discovery_and_health_documents() {
+    let h = Harness::new().await;
+    let aggregated = h
+        .accept("/apis", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json")
+        .await;
+    assert_eq!(
+        aggregated.headers["content-type"],
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+    );
+    assert_eq!(aggregated.json()["kind"], "APIGroupDiscoveryList");
+    assert_eq!(h.get("/api").await.json()["kind"], "APIVersions");
+    assert_eq!(h.get("/apis").await.json()["kind"], "APIGroupList");
+    assert_eq!(h.get("/api/v1").await.json()["kind"], "APIResourceList");
+    assert_eq!(h.get("/apis/apps/v1").await.json()["groupVersion"], "apps/v1");
+    let missing = h.get("/nope").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}

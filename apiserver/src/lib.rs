@@ -5,11 +5,13 @@
 //! the binary decides which store it gets.
 
 pub mod auth;
+pub mod conversion;
 pub mod discovery;
 pub mod encoding;
 pub mod endpoints;
 pub mod error;
 pub mod handler;
+pub mod namespace_cleanup;
 pub mod negotiation;
 pub mod openapi;
 pub mod patch;

@@ -209,7 +209,10 @@ pub static BUILTIN: &[ResourceDef] = &[
     def("apps", "v1", "ReplicaSet", "replicasets", "replicaset", true, &["rs"], ALL, &[Scale, Status], true),
     def("apps", "v1", "StatefulSet", "statefulsets", "statefulset", true, &["sts"], ALL, &[Scale, Status], true),
     // events.k8s.io/v1
-    def("events.k8s.io", "v1", "Event", "events", "event", true, &["ev"], NONE, &[], false),
+    ResourceDef {
+        storage: Some(("", "events")),
+        ..def("events.k8s.io", "v1", "Event", "events", "event", true, &["ev"], NONE, &[], false)
+    },
     // authentication.k8s.io/v1
     ResourceDef {
         verbs: Verbs::CreateOnly,

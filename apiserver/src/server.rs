@@ -60,6 +60,7 @@ pub struct ApiServer {
     pub api: Arc<Api>,
     stop: watch::Sender<bool>,
     serve: tokio::task::JoinHandle<()>,
+    cleanup: tokio::task::JoinHandle<()>,
 }
 
 impl ApiServer {
@@ -98,6 +99,11 @@ impl ApiServer {
             .await
             .map_err(StartError::Registry)?;
         ensure_system_namespaces(&registry).await;
+        let cleanup = tokio::spawn(crate::namespace_cleanup::run(
+            Arc::clone(&registry),
+            BUILTIN,
+            Duration::from_secs(1),
+        ));
         let mut api = Api::new(registry, Authenticator::from_credentials(&creds), BUILTIN);
         api.bookmark_interval = config.bookmark_interval;
         let api = Arc::new(api);
@@ -115,12 +121,14 @@ impl ApiServer {
             api,
             stop,
             serve,
+            cleanup,
         })
     }
 
     /// Stops accepting and closes open connections (watches included).
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
+        self.cleanup.abort();
         let _ = self.serve.await;
     }
 }

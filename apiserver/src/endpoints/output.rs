@@ -9,6 +9,7 @@ use http::{Response, StatusCode};
 use serde_json::{Map, Value, json};
 
 use super::Call;
+use crate::conversion;
 use crate::negotiation::Output;
 use crate::registry::ListResult;
 use crate::resources::ResourceDef;
@@ -18,6 +19,9 @@ use crate::watchcache::CachedObject;
 
 /// One stored object in the negotiated representation.
 pub fn object(call: &Call<'_>, status: StatusCode, object: &CachedObject) -> Response<Body> {
+    if conversion::needed(call.resource) {
+        return value(call, status, &conversion::from_storage(call.resource, object.value().clone()));
+    }
     match call.output {
         Output::Json => response::encoded(
             call.accept_encoding.as_deref(),
@@ -64,6 +68,28 @@ fn is_kind(obj: &Value, resource: &ResourceDef) -> bool {
 
 /// A list in the negotiated representation.
 pub fn list(call: &Call<'_>, result: &ListResult) -> Response<Body> {
+    if conversion::needed(call.resource) {
+        let converted: Vec<Arc<CachedObject>> = result
+            .items
+            .iter()
+            .map(|o| {
+                let mut value = conversion::from_storage(call.resource, o.value().clone());
+                let raw = crate::encoding::to_stored(&mut value);
+                Arc::new(CachedObject::from_store(o.key.clone(), raw, o.revision))
+            })
+            .collect();
+        let result = ListResult {
+            items: converted,
+            revision: result.revision,
+            continue_token: result.continue_token.clone(),
+            remaining: result.remaining,
+        };
+        return list_of(call, &result);
+    }
+    list_of(call, result)
+}
+
+fn list_of(call: &Call<'_>, result: &ListResult) -> Response<Body> {
     let mut metadata = Map::new();
     metadata.insert("resourceVersion".into(), json!(result.revision.to_string()));
     if let Some(token) = &result.continue_token {

@@ -117,6 +117,16 @@ impl Encoder {
     }
 
     fn event(&mut self, kind: &str, object: &CachedObject) -> Bytes {
+        if crate::conversion::needed(self.resource) {
+            let mut value = crate::conversion::from_storage(self.resource, object.value().clone());
+            let raw = crate::encoding::to_stored(&mut value);
+            let converted = CachedObject::from_store(object.key.clone(), raw, object.revision);
+            return self.encode_event(kind, &converted);
+        }
+        self.encode_event(kind, object)
+    }
+
+    fn encode_event(&mut self, kind: &str, object: &CachedObject) -> Bytes {
         match self.output {
             Output::Json => {
                 let json = object.json();

@@ -292,11 +292,12 @@ fn spec_changed(old: &Value, new: &Value) -> bool {
         .any(|k| old.get(k) != new.get(k))
 }
 
-/// Whether the object has finalizers left.
+/// Whether the object has finalizers left: `metadata.finalizers`, and
+/// for namespaces also `spec.finalizers` (the namespace controller's).
 pub fn has_finalizers(obj: &Value) -> bool {
-    obj["metadata"]["finalizers"]
-        .as_array()
-        .is_some_and(|f| !f.is_empty())
+    let non_empty = |v: &Value| v.as_array().is_some_and(|f| !f.is_empty());
+    non_empty(&obj["metadata"]["finalizers"])
+        || (obj["kind"] == "Namespace" && non_empty(&obj["spec"]["finalizers"]))
 }
 
 /// Whether the object is being deleted (has a deletion timestamp).
@@ -342,6 +343,9 @@ pub fn plan_delete(
     if grace == 0 && !has_finalizers(obj) {
         return DeletePlan::Now;
     }
+    if resource.group.is_empty() && resource.plural == "namespaces" {
+        obj["status"]["phase"] = json!("Terminating");
+    }
     let m = meta(obj);
     if !m.get("deletionTimestamp").is_some_and(Value::is_string) {
         let at = now
@@ -371,7 +375,7 @@ pub fn plan_delete(
 /// finished gets its grace period (the request's, else its spec's, else
 /// 30 s); everything else is deleted at once.
 fn pod_grace_period(resource: &ResourceDef, obj: &Value, requested: Option<i64>) -> i64 {
-    if resource.group != "" || resource.plural != "pods" {
+    if !resource.group.is_empty() || resource.plural != "pods" {
         return 0;
     }
     let bound = obj["spec"]["nodeName"]
@@ -555,6 +559,16 @@ mod tests {
             plan_delete(pods, &mut bound, Some(0), None, now()),
             DeletePlan::Now
         );
+    }
+
+    #[test]
+    fn namespaces_wait_for_their_finalizers() {
+        let namespaces = find("", "v1", "namespaces").unwrap();
+        let mut ns = json!({"kind": "Namespace", "metadata": {"name": "x"}, "spec": {"finalizers": ["kubernetes"]}});
+        assert_eq!(plan_delete(namespaces, &mut ns, None, None, now()), DeletePlan::Mark);
+        assert_eq!(ns["status"]["phase"], "Terminating");
+        ns["spec"]["finalizers"] = json!([]);
+        assert!(!has_finalizers(&ns));
     }
 
     #[test]

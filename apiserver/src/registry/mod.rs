@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 pub use list::{ListOptions, ListResult};
 pub use watch::{WatchItem, WatchOptions};
 
-use crate::encoding;
+use crate::{conversion, encoding};
 use crate::error::ApiError;
 use crate::resources::{ResourceDef, Subresource};
 use crate::strategy::{defaults, validation};
@@ -119,7 +119,8 @@ impl Registry {
         name: &str,
     ) -> Result<(Value, i64), ApiError> {
         let object = self.get(resource, namespace, name).await?;
-        Ok((object.value().clone(), object.revision))
+        let value = conversion::from_storage(resource, object.value().clone());
+        Ok((value, object.revision))
     }
 
     /// Creates `obj` (already typed and namespaced by the caller).
@@ -148,7 +149,7 @@ impl Registry {
             return Ok(obj);
         }
         let key = resource.key(namespace, &name);
-        let raw = encoding::to_stored(&mut obj);
+        let raw = encoding::to_stored(&mut conversion::to_storage(resource, obj.clone()));
         match self.store.create(key.as_bytes(), raw, 0).await {
             Ok(kv) => {
                 encoding::set_resource_version(&mut obj, kv.mod_revision);
@@ -174,7 +175,7 @@ impl Registry {
         obj: &mut Value,
         dry_run: bool,
     ) -> Result<Option<String>, ApiError> {
-        if resource.group != "" || resource.plural != "services" {
+        if !resource.group.is_empty() || resource.plural != "services" {
             return Ok(None);
         }
         let cache = self.cache(resource)?;
@@ -326,8 +327,7 @@ impl Registry {
                     Err(other) => return Err(store_error(other)),
                 }
             }
-            let mut stored = new.clone();
-            let raw = encoding::to_stored(&mut stored);
+            let raw = encoding::to_stored(&mut conversion::to_storage(resource, new.clone()));
             match self.store.update(key.as_bytes(), raw, revision, 0).await {
                 Ok(kv) => {
                     encoding::set_resource_version(&mut new, kv.mod_revision);
@@ -403,8 +403,7 @@ impl Registry {
                 },
                 DeletePlan::Mark if obj == before => return Ok(Deleted::Pending(obj)),
                 DeletePlan::Mark => {
-                    let mut stored = obj.clone();
-                    let raw = encoding::to_stored(&mut stored);
+                    let raw = encoding::to_stored(&mut conversion::to_storage(resource, obj.clone()));
                     match self.store.update(key.as_bytes(), raw, revision, 0).await {
                         Ok(kv) => {
                             encoding::set_resource_version(&mut obj, kv.mod_revision);

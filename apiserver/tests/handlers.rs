@@ -708,3 +708,14 @@ async fn discovery_and_health_documents() {
     let missing = h.get("/nope").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn objects_over_the_store_limit_are_413() {
+    let h = Harness::new().await;
+    let big = "x".repeat(2 * 1024 * 1024);
+    let r = h
+        .send(Method::POST, "/api/v1/namespaces/default/configmaps", Some(json!({"metadata": {"name": "big"}, "data": {"k": big}})))
+        .await;
+    let body = assert_status(&r, 413, "RequestEntityTooLarge");
+    assert!(body["message"].as_str().unwrap().contains("too large to store"), "{body}");
+}

@@ -467,7 +467,9 @@ pub fn store_error(error: StoreError) -> ApiError {
             continue_token: None,
         },
         StoreError::RequestTooLarge => {
-            ApiError::RequestEntityTooLarge("etcdserver: request is too large".into())
+            ApiError::RequestEntityTooLarge(
+                "the object is too large to store (etcdserver: request is too large); objects are limited to about 1.5 MiB".into(),
+            )
         }
         StoreError::FutureRevision => ApiError::Timeout("Too large resource version".into()),
         other => ApiError::Internal(other.to_string()),

@@ -29,7 +29,19 @@ pub struct Api {
     pub bookmark_interval: Duration,
     /// The largest request body accepted (kube-apiserver: 3 MiB).
     pub max_body_bytes: usize,
-    openapi_v2: OnceLock<Bytes>,
+    /// `host:port` clients reach the server at (legacy discovery reports it).
+    pub server_address: String,
+    openapi: OpenApiDocuments,
+}
+
+/// The OpenAPI documents, built on first use and kept: they only change
+/// when the served resources do.
+#[derive(Default)]
+struct OpenApiDocuments {
+    v2_json: OnceLock<Bytes>,
+    v2_protobuf: OnceLock<Bytes>,
+    v3_index: OnceLock<Bytes>,
+    v3: parking_lot::Mutex<std::collections::HashMap<String, Option<Bytes>>>,
 }
 
 impl Api {
@@ -44,7 +56,8 @@ impl Api {
             resources,
             bookmark_interval: Duration::from_secs(60),
             max_body_bytes: 3 * 1024 * 1024,
-            openapi_v2: OnceLock::new(),
+            server_address: String::new(),
+            openapi: OpenApiDocuments::default(),
         }
     }
 }
@@ -185,7 +198,7 @@ fn non_resource(
             } else if legacy {
                 Ok(response::value(
                     StatusCode::OK,
-                    &discovery::api_versions(""),
+                    &discovery::api_versions(&api.server_address),
                 ))
             } else {
                 Ok(response::value(
@@ -198,34 +211,56 @@ fn non_resource(
             .map(|doc| response::value(StatusCode::OK, &doc))
             .ok_or(ApiError::NoRoute),
         "/openapi/v2" => {
-            // Only JSON: a client asking for the protobuf form alone (kubectl
-            // falls back to v2 that way when v3 is missing) gets a clean 406.
-            if !accept.is_none_or(|a| a.contains("json") || a.contains("*/*")) {
-                return Err(ApiError::NotAcceptable(
-                    "406: Not Acceptable\n\nAvailable representations: application/json".into(),
+            let encoding = headers
+                .get(header::ACCEPT_ENCODING)
+                .and_then(|v| v.to_str().ok());
+            let docs = &api.openapi;
+            let json = || {
+                docs.v2_json
+                    .get_or_init(|| to_bytes(&openapi::v2(api.resources)))
+                    .clone()
+            };
+            // kubectl 1.27/1.28 ask for the protobuf form only.
+            if accept.is_some_and(|a| a.contains(openapi::V2_PROTOBUF_MEDIA_TYPE)) {
+                let proto = docs
+                    .v2_protobuf
+                    .get_or_init(|| Bytes::from(openapi::v2_protobuf(&openapi::v2(api.resources))));
+                return Ok(response::encoded(
+                    encoding,
+                    StatusCode::OK,
+                    openapi::V2_PROTOBUF_CONTENT_TYPE,
+                    proto.clone(),
                 ));
             }
-            let doc = api.openapi_v2.get_or_init(|| {
-                Bytes::from(serde_json::to_vec(&openapi::v2(api.resources)).unwrap_or_default())
-            });
-            let encoding = headers
-                .get(header::ACCEPT_ENCODING)
-                .and_then(|v| v.to_str().ok());
+            if !accept.is_none_or(|a| a.contains("json") || a.contains("*/*")) {
+                return Err(ApiError::NotAcceptable(
+                    "406: Not Acceptable\n\nAvailable representations: application/json, application/com.github.proto-openapi.spec.v2.v1.0+protobuf".into(),
+                ));
+            }
             Ok(response::encoded(
                 encoding,
                 StatusCode::OK,
                 "application/json",
-                doc.clone(),
+                json(),
             ))
         }
-        "/openapi/v3" => Ok(response::value(
-            StatusCode::OK,
-            &openapi::v3_index(api.resources),
-        )),
+        "/openapi/v3" => {
+            let index = api
+                .openapi
+                .v3_index
+                .get_or_init(|| to_bytes(&openapi::v3_index(api.resources)));
+            Ok(response::json(StatusCode::OK, index.clone()))
+        }
         p if p.starts_with("/openapi/v3/") => {
-            let doc =
-                openapi::v3(api.resources, &p["/openapi/v3/".len()..]).ok_or(ApiError::NoRoute)?;
-            let body = Bytes::from(serde_json::to_vec(&doc).unwrap_or_default());
+            let path = &p["/openapi/v3/".len()..];
+            let doc = api
+                .openapi
+                .v3
+                .lock()
+                .entry(path.to_string())
+                .or_insert_with(|| openapi::v3(api.resources, path).map(|d| to_bytes(&d)))
+                .clone()
+                .ok_or(ApiError::NoRoute)?;
             let encoding = headers
                 .get(header::ACCEPT_ENCODING)
                 .and_then(|v| v.to_str().ok());
@@ -233,7 +268,7 @@ fn non_resource(
                 encoding,
                 StatusCode::OK,
                 "application/json",
-                body,
+                doc,
             ))
         }
         p if p.starts_with("/apis/") => {
@@ -252,6 +287,10 @@ fn non_resource(
             "404 page not found\n",
         )),
     }
+}
+
+fn to_bytes(value: &Value) -> Bytes {
+    Bytes::from(serde_json::to_vec(value).unwrap_or_default())
 }
 
 /// Whether the client asked for aggregated discovery (kubectl ≥ 1.26 does).

@@ -15,6 +15,7 @@ pub mod namespace_cleanup;
 pub mod negotiation;
 pub mod openapi;
 pub mod patch;
+pub mod protobuf;
 pub mod registry;
 pub mod request;
 pub mod resources;

@@ -62,6 +62,9 @@ pub fn output(accept: Option<&str>) -> Result<Output, ApiError> {
 pub enum BodyType {
     Json,
     Yaml,
+    /// Kubernetes protobuf (`application/vnd.kubernetes.protobuf`), which
+    /// kubectl's typed commands send.
+    Protobuf,
     JsonPatch,
     MergePatch,
     StrategicMergePatch,
@@ -80,6 +83,7 @@ pub fn body_type(content_type: Option<&str>) -> Result<BodyType, ApiError> {
     Ok(match media.as_str() {
         "" | "application/json" | "*/*" => BodyType::Json,
         "application/yaml" | "application/x-yaml" | "text/yaml" => BodyType::Yaml,
+        "application/vnd.kubernetes.protobuf" => BodyType::Protobuf,
         "application/json-patch+json" => BodyType::JsonPatch,
         "application/merge-patch+json" => BodyType::MergePatch,
         "application/strategic-merge-patch+json" => BodyType::StrategicMergePatch,

@@ -106,6 +106,7 @@ impl ApiServer {
         ));
         let mut api = Api::new(registry, Authenticator::from_credentials(&creds), BUILTIN);
         api.bookmark_interval = config.bookmark_interval;
+        api.server_address = url.trim_start_matches("https://").to_string();
         let api = Arc::new(api);
 
         let (stop, stopped) = watch::channel(false);

@@ -29,27 +29,32 @@ pub async fn serve(
         Verb::Create => create(call, content_type, &body, dry_run).await,
         Verb::Update => update(call, content_type, &body, dry_run).await,
         Verb::Patch => patch(call, content_type, &body, dry_run).await,
-        Verb::Delete => delete(call, &body, dry_run).await,
-        _ => delete_collection(call, &body, dry_run).await,
+        Verb::Delete => delete(call, content_type, &body, dry_run).await,
+        _ => delete_collection(call, content_type, &body, dry_run).await,
     }
 }
 
-fn decode_body(
-    call: &Call<'_>,
-    content_type: Option<&str>,
-    body: &[u8],
-    kind: &str,
-) -> Result<Value, ApiError> {
+/// A request body as a value: JSON, YAML, or the protobuf kubectl's typed
+/// commands send (with Go's unset zero values left out).
+fn decode_body(content_type: Option<&str>, body: &[u8], kind: &str) -> Result<Value, ApiError> {
     let yaml = match negotiation::body_type(content_type)? {
         BodyType::Json => false,
         BodyType::Yaml => true,
+        BodyType::Protobuf => {
+            let mut value = crate::protobuf::decode(body).map_err(|e| {
+                ApiError::BadRequest(format!(
+                    "the object provided is unrecognized (must be of type {kind}): {e}"
+                ))
+            })?;
+            crate::protobuf::omit_unset(&mut value);
+            return Ok(value);
+        }
         _ => {
             return Err(ApiError::UnsupportedMediaType(
                 "415: Unsupported Media Type".into(),
             ));
         }
     };
-    let _ = call;
     negotiation::decode(body, kind, yaml)
 }
 
@@ -66,7 +71,7 @@ async fn create(
     if call.name.is_some() {
         return Err(ApiError::MethodNotAllowed);
     }
-    let mut obj = decode_body(call, content_type, body, resource.kind)?;
+    let mut obj = decode_body(content_type, body, resource.kind)?;
     lifecycle::check_type(resource, &mut obj)?;
     if resource.group == "authentication.k8s.io" && resource.plural == "selfsubjectreviews" {
         return Ok(output::value(
@@ -110,10 +115,10 @@ async fn update(
     let name = call.name()?;
     let resource = call.resource;
     if call.subresource == Some(Subresource::Scale) {
-        let scale = decode_body(call, content_type, body, "Scale")?;
+        let scale = decode_body(content_type, body, "Scale")?;
         return write_scale(call, name, &scale, dry_run).await;
     }
-    let obj = decode_body(call, content_type, body, resource.kind)?;
+    let obj = decode_body(content_type, body, resource.kind)?;
     let (written, created) = call
         .api
         .registry
@@ -150,7 +155,7 @@ async fn patch(
         BodyType::MergePatch | BodyType::StrategicMergePatch => {
             negotiation::decode(body, resource.kind, false)?
         }
-        BodyType::Json | BodyType::Yaml => {
+        BodyType::Json | BodyType::Yaml | BodyType::Protobuf => {
             return Err(ApiError::UnsupportedMediaType(
                 "415: Unsupported Media Type".into(),
             ));
@@ -227,9 +232,14 @@ fn pinned_revision(patch_doc: &Value) -> Option<i64> {
         .and_then(|rv| rv.parse().ok())
 }
 
-async fn delete(call: &Call<'_>, body: &[u8], dry_run: bool) -> Result<Response<Body>, ApiError> {
+async fn delete(
+    call: &Call<'_>,
+    content_type: Option<&str>,
+    body: &[u8],
+    dry_run: bool,
+) -> Result<Response<Body>, ApiError> {
     let name = call.name()?;
-    let options = delete_options(call, body)?;
+    let options = delete_options(call, content_type, body)?;
     let deleted = call
         .api
         .registry
@@ -269,11 +279,15 @@ fn success(resource: &ResourceDef, obj: &Value) -> Value {
 
 /// `DeleteOptions` from the body, with query parameters taking their place
 /// when the body is empty (as kubectl and client-go send either).
-fn delete_options(call: &Call<'_>, body: &[u8]) -> Result<Value, ApiError> {
+fn delete_options(
+    call: &Call<'_>,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<Value, ApiError> {
     let mut options = if body.iter().all(u8::is_ascii_whitespace) {
         json!({})
     } else {
-        negotiation::decode(body, "DeleteOptions", false)?
+        decode_body(content_type, body, "DeleteOptions")?
     };
     if let Some(grace) = call.query.get("gracePeriodSeconds") {
         let grace: i64 = grace
@@ -303,10 +317,11 @@ fn delete_options(call: &Call<'_>, body: &[u8]) -> Result<Value, ApiError> {
 
 async fn delete_collection(
     call: &Call<'_>,
+    content_type: Option<&str>,
     body: &[u8],
     dry_run: bool,
 ) -> Result<Response<Body>, ApiError> {
-    let options = delete_options(call, body)?;
+    let options = delete_options(call, content_type, body)?;
     let filter = list_options(call)?;
     let registry = &call.api.registry;
     let listed = registry
@@ -429,7 +444,7 @@ async fn bind(
     dry_run: bool,
 ) -> Result<Response<Body>, ApiError> {
     let name = call.name()?;
-    let binding = decode_body(call, content_type, body, "Binding")?;
+    let binding = decode_body(content_type, body, "Binding")?;
     let node = binding["target"]["name"]
         .as_str()
         .unwrap_or_default()

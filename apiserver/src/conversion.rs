@@ -52,7 +52,12 @@ enum Direction {
     FromCore,
 }
 
-fn rename_fields(mut obj: Value, fields: &[(&str, &str)], direction: Direction, api_version: &str) -> Value {
+fn rename_fields(
+    mut obj: Value,
+    fields: &[(&str, &str)],
+    direction: Direction,
+    api_version: &str,
+) -> Value {
     let Some(map) = obj.as_object_mut() else {
         return obj;
     };
@@ -147,8 +152,13 @@ mod tests {
             "spec": {"maxReplicas": 5, "targetCPUUtilizationPercentage": 80}});
         let stored = to_storage(v1, obj.clone());
         assert_eq!(stored["apiVersion"], "autoscaling/v2");
-        assert_eq!(stored["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"], 80);
+        assert_eq!(
+            stored["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
+            80
+        );
         assert_eq!(from_storage(v1, stored), obj);
-        assert!(!needed(find("autoscaling", "v2", "horizontalpodautoscalers").unwrap()));
+        assert!(!needed(
+            find("autoscaling", "v2", "horizontalpodautoscalers").unwrap()
+        ));
     }
 }

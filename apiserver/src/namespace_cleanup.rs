@@ -29,7 +29,10 @@ pub async fn run(registry: Arc<Registry>, resources: &'static [ResourceDef], per
     }
 }
 
-async fn sweep(registry: &Registry, resources: &'static [ResourceDef]) -> Result<(), crate::ApiError> {
+async fn sweep(
+    registry: &Registry,
+    resources: &'static [ResourceDef],
+) -> Result<(), crate::ApiError> {
     let Some(namespaces) = resources::find("", "v1", "namespaces") else {
         return Ok(());
     };
@@ -47,7 +50,10 @@ async fn sweep(registry: &Registry, resources: &'static [ResourceDef]) -> Result
         if !(terminating && ours) {
             continue;
         }
-        let name = ns["metadata"]["name"].as_str().unwrap_or_default().to_string();
+        let name = ns["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         if empty_namespace(registry, resources, &name).await? {
             release(registry, namespaces, &name).await?;
         }
@@ -89,18 +95,30 @@ async fn empty_namespace(
     Ok(empty)
 }
 
-async fn release(registry: &Registry, namespaces: &ResourceDef, name: &str) -> Result<(), crate::ApiError> {
+async fn release(
+    registry: &Registry,
+    namespaces: &ResourceDef,
+    name: &str,
+) -> Result<(), crate::ApiError> {
     let result = registry
-        .guaranteed_update(namespaces, None, name, Some(Subresource::Finalize), false, None, |ns| {
-            let mut next = ns.clone();
-            if let Some(list) = next["spec"]["finalizers"].as_array_mut() {
-                list.retain(|f| f != FINALIZER);
-            }
-            if let Some(meta) = next.get_mut("metadata").and_then(Value::as_object_mut) {
-                meta.remove("resourceVersion");
-            }
-            Ok(next)
-        })
+        .guaranteed_update(
+            namespaces,
+            None,
+            name,
+            Some(Subresource::Finalize),
+            false,
+            None,
+            |ns| {
+                let mut next = ns.clone();
+                if let Some(list) = next["spec"]["finalizers"].as_array_mut() {
+                    list.retain(|f| f != FINALIZER);
+                }
+                if let Some(meta) = next.get_mut("metadata").and_then(Value::as_object_mut) {
+                    meta.remove("resourceVersion");
+                }
+                Ok(next)
+            },
+        )
         .await;
     match result {
         Ok(_) | Err(crate::ApiError::NotFound { .. }) => Ok(()),

@@ -20,7 +20,11 @@ use crate::watchcache::CachedObject;
 /// One stored object in the negotiated representation.
 pub fn object(call: &Call<'_>, status: StatusCode, object: &CachedObject) -> Response<Body> {
     if conversion::needed(call.resource) {
-        return value(call, status, &conversion::from_storage(call.resource, object.value().clone()));
+        return value(
+            call,
+            status,
+            &conversion::from_storage(call.resource, object.value().clone()),
+        );
     }
     match call.output {
         Output::Json => response::encoded(

@@ -565,7 +565,10 @@ mod tests {
     fn namespaces_wait_for_their_finalizers() {
         let namespaces = find("", "v1", "namespaces").unwrap();
         let mut ns = json!({"kind": "Namespace", "metadata": {"name": "x"}, "spec": {"finalizers": ["kubernetes"]}});
-        assert_eq!(plan_delete(namespaces, &mut ns, None, None, now()), DeletePlan::Mark);
+        assert_eq!(
+            plan_delete(namespaces, &mut ns, None, None, now()),
+            DeletePlan::Mark
+        );
         assert_eq!(ns["status"]["phase"], "Terminating");
         ns["spec"]["finalizers"] = json!([]);
         assert!(!has_finalizers(&ns));

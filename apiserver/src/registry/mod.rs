@@ -17,11 +17,11 @@ use serde_json::{Value, json};
 pub use list::{ListOptions, ListResult};
 pub use watch::{WatchItem, WatchOptions};
 
-use crate::{conversion, encoding};
 use crate::error::ApiError;
 use crate::resources::{ResourceDef, Subresource};
 use crate::strategy::{defaults, validation};
 use crate::watchcache::{CachedObject, WatchCache};
+use crate::{conversion, encoding};
 use allocator::ServiceIps;
 use lifecycle::DeletePlan;
 
@@ -403,7 +403,8 @@ impl Registry {
                 },
                 DeletePlan::Mark if obj == before => return Ok(Deleted::Pending(obj)),
                 DeletePlan::Mark => {
-                    let raw = encoding::to_stored(&mut conversion::to_storage(resource, obj.clone()));
+                    let raw =
+                        encoding::to_stored(&mut conversion::to_storage(resource, obj.clone()));
                     match self.store.update(key.as_bytes(), raw, revision, 0).await {
                         Ok(kv) => {
                             encoding::set_resource_version(&mut obj, kv.mod_revision);

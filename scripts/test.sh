@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The full test suite, as CI runs it: formatting, lints, then every unit,
 # property, conformance and end-to-end test. Installs the real peers the
-# tests drive (Debian's etcd-server and etcd-client) when they are missing.
+# tests drive (Debian's etcd-server and etcd-client, kubectl, Python's venv)
+# when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
 command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || missing+=(etcd-client)
+command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 if ((${#missing[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

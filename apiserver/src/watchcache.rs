@@ -38,7 +38,6 @@ pub struct CachedObject {
     /// `metadata.labels`, kept apart so label selectors need no decoding.
     pub labels: Value,
     json: OnceLock<Bytes>,
-    value: OnceLock<Value>,
 }
 
 impl CachedObject {
@@ -53,7 +52,6 @@ impl CachedObject {
             revision,
             labels,
             json: OnceLock::new(),
-            value: OnceLock::new(),
         }
     }
 
@@ -65,10 +63,11 @@ impl CachedObject {
         })
     }
 
-    /// The object decoded (for field selectors and tables), computed once.
-    pub fn value(&self) -> &Value {
-        self.value
-            .get_or_init(|| encoding::decode(&self.raw, self.revision).unwrap_or(Value::Null))
+    /// The object decoded (for field selectors, tables, conversions).
+    /// Decoded afresh each time, so a cache of 100,000 objects holds only
+    /// their bytes.
+    pub fn value(&self) -> Value {
+        encoding::decode(&self.raw, self.revision).unwrap_or(Value::Null)
     }
 }
 

@@ -195,7 +195,7 @@ async fn get(call: &Call<'_>) -> Result<Response<Body>, ApiError> {
         .get(call.resource, call.namespace(), name)
         .await?;
     if call.subresource == Some(Subresource::Scale) {
-        let scale = write::scale_of(call.resource, object.value());
+        let scale = write::scale_of(call.resource, &object.value());
         return Ok(output::value(call, StatusCode::OK, &scale));
     }
     Ok(output::object(call, StatusCode::OK, &object))

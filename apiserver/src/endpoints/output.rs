@@ -23,7 +23,7 @@ pub fn object(call: &Call<'_>, status: StatusCode, object: &CachedObject) -> Res
         return value(
             call,
             status,
-            &conversion::from_storage(call.resource, object.value().clone()),
+            &conversion::from_storage(call.resource, object.value()),
         );
     }
     match call.output {
@@ -33,7 +33,7 @@ pub fn object(call: &Call<'_>, status: StatusCode, object: &CachedObject) -> Res
             "application/json",
             object.json().clone(),
         ),
-        _ => value(call, status, object.value()),
+        _ => value(call, status, &object.value()),
     }
 }
 
@@ -77,7 +77,7 @@ pub fn list(call: &Call<'_>, result: &ListResult) -> Response<Body> {
             .items
             .iter()
             .map(|o| {
-                let mut value = conversion::from_storage(call.resource, o.value().clone());
+                let mut value = conversion::from_storage(call.resource, o.value());
                 let raw = crate::encoding::to_stored(&mut value);
                 Arc::new(CachedObject::from_store(o.key.clone(), raw, o.revision))
             })
@@ -106,7 +106,7 @@ fn list_of(call: &Call<'_>, result: &ListResult) -> Response<Body> {
     let body = match call.output {
         Output::Json => json_list(call.resource, &metadata, &result.items),
         Output::Yaml => {
-            let items: Vec<Value> = result.items.iter().map(|o| o.value().clone()).collect();
+            let items: Vec<Value> = result.items.iter().map(|o| o.value()).collect();
             let list = json!({
                 "apiVersion": call.resource.api_version(),
                 "kind": format!("{}List", call.resource.kind),
@@ -117,14 +117,15 @@ fn list_of(call: &Call<'_>, result: &ListResult) -> Response<Body> {
             return response::bytes(StatusCode::OK, "application/yaml", yaml);
         }
         Output::Table => {
-            let table = table_of(call, result.items.iter().map(|o| o.value()), metadata, true);
+            let values: Vec<Value> = result.items.iter().map(|o| o.value()).collect();
+            let table = table_of(call, values.iter(), metadata, true);
             Bytes::from(serde_json::to_vec(&table).unwrap_or_default())
         }
         Output::Metadata => {
             let items: Vec<Value> = result
                 .items
                 .iter()
-                .map(|o| partial_metadata(o.value()))
+                .map(|o| partial_metadata(&o.value()))
                 .collect();
             let list = json!({
                 "kind": "PartialObjectMetadataList",

@@ -118,7 +118,7 @@ impl Encoder {
 
     fn event(&mut self, kind: &str, object: &CachedObject) -> Bytes {
         if crate::conversion::needed(self.resource) {
-            let mut value = crate::conversion::from_storage(self.resource, object.value().clone());
+            let mut value = crate::conversion::from_storage(self.resource, object.value());
             let raw = crate::encoding::to_stored(&mut value);
             let converted = CachedObject::from_store(object.key.clone(), raw, object.revision);
             return self.encode_event(kind, &converted);
@@ -139,7 +139,7 @@ impl Encoder {
                 out.freeze()
             }
             Output::Table => {
-                let value = object.value();
+                let value = &object.value();
                 let now = jiff::Timestamp::now();
                 let mut row = json!({"cells": crate::table::cells(self.resource, value, now)});
                 match self.table_call.include.as_str() {
@@ -166,7 +166,7 @@ impl Encoder {
                 line(&json!({"type": kind, "object": table}))
             }
             Output::Metadata => {
-                line(&json!({"type": kind, "object": output::partial_metadata(object.value())}))
+                line(&json!({"type": kind, "object": output::partial_metadata(&object.value())}))
             }
             Output::Yaml => line(&json!({"type": kind, "object": object.value()})),
         }

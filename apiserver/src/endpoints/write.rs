@@ -192,7 +192,7 @@ async fn patch(
             .registry
             .get(resource, call.namespace(), name)
             .await?;
-        let scale = apply(&scale_of(resource, current.value()))?;
+        let scale = apply(&scale_of(resource, &current.value()))?;
         return write_scale(call, name, &scale, dry_run).await;
     }
     let pinned = pinned_revision(&patch_doc);

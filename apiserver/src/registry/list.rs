@@ -241,7 +241,7 @@ impl Registry {
 /// Whether a listed object passes the label and field selectors.
 pub fn matches(object: &CachedObject, options: &ListOptions) -> bool {
     options.labels.matches(&object.labels)
-        && (options.fields.is_empty() || options.fields.matches(object.value()))
+        && (options.fields.is_empty() || options.fields.matches(&object.value()))
 }
 
 #[cfg(test)]

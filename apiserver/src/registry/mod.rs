@@ -119,7 +119,7 @@ impl Registry {
         name: &str,
     ) -> Result<(Value, i64), ApiError> {
         let object = self.get(resource, namespace, name).await?;
-        let value = conversion::from_storage(resource, object.value().clone());
+        let value = conversion::from_storage(resource, object.value());
         Ok((value, object.revision))
     }
 
@@ -198,7 +198,7 @@ impl Registry {
         let key = namespaces.key(None, namespace);
         let cached = self.cache(namespaces)?.get(key.as_bytes());
         let ns = match cached {
-            Some(ns) => Some(ns.value().clone()),
+            Some(ns) => Some(ns.value()),
             // The cache may lag a namespace created just now.
             None => match self.store.get(key.as_bytes()).await.map_err(store_error)? {
                 Some(kv) => Some(encoding::decode(&kv.value, kv.mod_revision).map_err(corrupt)?),

@@ -298,9 +298,9 @@ impl Registry {
             new["metadata"]["name"] = json!(name);
             lifecycle::prepare_update(resource, &mut new, &old, subresource);
             defaults::apply_defaults(resource, &mut new);
-            // A binding changes only `spec.nodeName`, which pod updates
-            // may not; it is its own, narrower write.
-            if subresource != Some(Subresource::Binding) {
+            // Subresource writes have their own, narrower rules (a binding
+            // changes `spec.nodeName`, which pod updates may not).
+            if subresource.is_none() {
                 let errors = validation::validate(resource, &new, Some(&old));
                 if !errors.is_empty() {
                     return Err(ApiError::invalid(resource, name, errors));

@@ -163,11 +163,10 @@ mod tests {
             BodyType::Json
         );
         assert_eq!(
-            body_type(Some("application/vnd.kubernetes.protobuf"))
-                .unwrap_err()
-                .code(),
-            415
+            body_type(Some("application/vnd.kubernetes.protobuf")).unwrap(),
+            BodyType::Protobuf
         );
+        assert_eq!(body_type(Some("application/cbor")).unwrap_err().code(), 415);
         let err = decode(b"{not json", "ConfigMap", false).unwrap_err();
         assert!(
             err.to_string()

@@ -555,6 +555,16 @@ async fn delete_finalizers_preconditions_and_dry_run() {
         .await;
     assert_eq!(dry.status, StatusCode::OK);
     assert_eq!(h.get(path).await.status, StatusCode::OK);
+    // kubectl 1.33 puts it in the DeleteOptions body instead.
+    let dry = h
+        .send(Method::DELETE, path, Some(json!({"dryRun": ["All"]})))
+        .await;
+    assert_eq!(dry.status, StatusCode::OK);
+    assert_eq!(h.get(path).await.status, StatusCode::OK);
+    let bad = h
+        .send(Method::DELETE, path, Some(json!({"dryRun": ["Some"]})))
+        .await;
+    assert_status(&bad, 400, "BadRequest");
 
     let wrong_uid = h
         .send(

@@ -164,6 +164,7 @@ impl EtcdApi for Native {
             prev_kv: request.prev_kv,
             no_put: request.filters.contains(&0),
             no_delete: request.filters.contains(&1),
+            progress_requests: None,
         };
         let (id, ended) = match self.0.watch(spec, 0, tx) {
             Ok(id) => (id, None),

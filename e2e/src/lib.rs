@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 pub mod etcd_api;
+pub mod kubectl;
 
 /// A free TCP port on 127.0.0.1 (the OS picks it; a tiny race is accepted).
 pub fn free_port() -> anyhow::Result<u16> {

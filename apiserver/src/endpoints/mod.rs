@@ -132,9 +132,7 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let too_large = || {
-        ApiError::RequestEntityTooLarge(format!(
-            "the request body is too large: limit is {limit} bytes"
-        ))
+        ApiError::RequestEntityTooLarge(format!("Request entity too large: limit is {limit}"))
     };
     if let Some(length) = request
         .headers()

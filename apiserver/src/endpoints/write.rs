@@ -240,6 +240,8 @@ async fn delete(
 ) -> Result<Response<Body>, ApiError> {
     let name = call.name()?;
     let options = delete_options(call, content_type, body)?;
+    // kubectl ≥ 1.33 sends dryRun in DeleteOptions rather than the query.
+    let dry_run = dry_run || body_dry_run(&options)?;
     let deleted = call
         .api
         .registry
@@ -275,6 +277,18 @@ fn success(resource: &ResourceDef, obj: &Value) -> Value {
         "status": "Success",
         "details": details,
     })
+}
+
+/// `DeleteOptions.dryRun`: `["All"]` or nothing.
+fn body_dry_run(options: &Value) -> Result<bool, ApiError> {
+    match options.get("dryRun") {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Array(values)) if values.is_empty() => Ok(false),
+        Some(Value::Array(values)) if values.iter().all(|v| v == "All") => Ok(true),
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "dryRun: Unsupported value: {other}: supported values: \"All\""
+        ))),
+    }
 }
 
 /// `DeleteOptions` from the body, with query parameters taking their place
@@ -322,6 +336,7 @@ async fn delete_collection(
     dry_run: bool,
 ) -> Result<Response<Body>, ApiError> {
     let options = delete_options(call, content_type, body)?;
+    let dry_run = dry_run || body_dry_run(&options)?;
     let filter = list_options(call)?;
     let registry = &call.api.registry;
     let listed = registry

@@ -113,9 +113,6 @@ async fn release(
                 if let Some(list) = next["spec"]["finalizers"].as_array_mut() {
                     list.retain(|f| f != FINALIZER);
                 }
-                if let Some(meta) = next.get_mut("metadata").and_then(Value::as_object_mut) {
-                    meta.remove("resourceVersion");
-                }
                 Ok(next)
             },
         )

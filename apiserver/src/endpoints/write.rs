@@ -167,7 +167,7 @@ async fn patch(
             BodyType::MergePatch => Ok(patch::merge_patch(current, &patch_doc)),
             _ => patch::strategic_merge_patch(current, &patch_doc),
         };
-        let mut patched = patched.map_err(|e| ApiError::Invalid {
+        let patched = patched.map_err(|e| ApiError::Invalid {
             kind: resource.kind.to_string(),
             group: resource.group.to_string(),
             name: name.to_string(),
@@ -177,13 +177,6 @@ async fn patch(
                 message: e.to_string(),
             }],
         })?;
-        // A patch that does not name a resourceVersion applies to whatever
-        // is current; one that does pins it (kube's behaviour).
-        if patched["metadata"]["resourceVersion"] == current["metadata"]["resourceVersion"]
-            && let Some(meta) = patched.get_mut("metadata").and_then(Value::as_object_mut)
-        {
-            meta.remove("resourceVersion");
-        }
         Ok(patched)
     };
     if call.subresource == Some(Subresource::Scale) {
@@ -437,9 +430,6 @@ async fn write_scale(
             |current| {
                 let mut next = current.clone();
                 next["spec"]["replicas"] = json!(replicas);
-                if let Some(meta) = next.get_mut("metadata").and_then(Value::as_object_mut) {
-                    meta.remove("resourceVersion");
-                }
                 Ok(next)
             },
         )
@@ -483,29 +473,24 @@ async fn bind(
             None,
             |pod| {
                 let current = pod["spec"]["nodeName"].as_str().unwrap_or_default();
+                let conflict = |detail: String| ApiError::Conflict {
+                    resource: "pods".into(),
+                    group: String::new(),
+                    name: name.to_string(),
+                    detail,
+                };
                 if !current.is_empty() {
-                    return Err(ApiError::Conflict {
-                        resource: "pods".into(),
-                        group: String::new(),
-                        name: name.to_string(),
-                        detail: format!("pod {name} is already assigned to node \"{current}\""),
-                    });
+                    return Err(conflict(format!(
+                        "pod {name} is already assigned to node \"{current}\""
+                    )));
                 }
                 if lifecycle::is_deleting(pod) {
-                    return Err(ApiError::Conflict {
-                        resource: "pods".into(),
-                        group: String::new(),
-                        name: name.to_string(),
-                        detail: format!(
-                            "pod {name} is being deleted, cannot be assigned to a host"
-                        ),
-                    });
+                    return Err(conflict(format!(
+                        "pod {name} is being deleted, cannot be assigned to a host"
+                    )));
                 }
                 let mut next = pod.clone();
                 next["spec"]["nodeName"] = json!(node);
-                if let Some(meta) = next.get_mut("metadata").and_then(Value::as_object_mut) {
-                    meta.remove("resourceVersion");
-                }
                 Ok(next)
             },
         )

@@ -237,14 +237,12 @@ pub fn prepare_update(
                 }
             }
             // kube-apiserver's status strategies keep the stored metadata.
-            keep_resource_version(&mut merged, new);
             *new = merged;
         }
         Some(Subresource::Finalize) => {
             let finalizers = new["spec"]["finalizers"].clone();
             let mut merged = old.clone();
             merged["spec"]["finalizers"] = finalizers;
-            keep_resource_version(&mut merged, new);
             *new = merged;
         }
         _ => {
@@ -273,12 +271,6 @@ pub fn prepare_update(
     if resource.has_generation && spec_changed(old, new) {
         let generation = old["metadata"]["generation"].as_i64().unwrap_or(0) + 1;
         meta(new).insert("generation".into(), json!(generation));
-    }
-}
-
-fn keep_resource_version(merged: &mut Value, new: &Value) {
-    if let Some(rv) = new["metadata"].get("resourceVersion") {
-        meta(merged).insert("resourceVersion".into(), rv.clone());
     }
 }
 
@@ -510,7 +502,6 @@ mod tests {
         assert_eq!(new["spec"]["replicas"], 1);
         assert_eq!(new["status"]["replicas"], 1);
         assert_eq!(new["metadata"]["generation"], 2);
-        assert_eq!(new["metadata"]["resourceVersion"], "9");
     }
 
     #[test]

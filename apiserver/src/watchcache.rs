@@ -133,6 +133,17 @@ struct State {
     oldest: i64,
 }
 
+impl State {
+    /// The objects whose keys start with `key_prefix`, in key order.
+    fn objects_under(&self, key_prefix: &[u8]) -> Vec<Arc<CachedObject>> {
+        self.objects
+            .range(Bytes::copy_from_slice(key_prefix)..)
+            .take_while(|(k, _)| k.starts_with(key_prefix))
+            .map(|(_, o)| Arc::clone(o))
+            .collect()
+    }
+}
+
 /// The cache of one key prefix.
 pub struct WatchCache {
     prefix: Bytes,
@@ -208,12 +219,7 @@ impl WatchCache {
     /// Every object under `key_prefix` (a namespace's, or all), in key order.
     pub fn snapshot(&self, key_prefix: &[u8]) -> Snapshot {
         let state = self.state.read();
-        let objects = state
-            .objects
-            .range(Bytes::copy_from_slice(key_prefix)..)
-            .take_while(|(k, _)| k.starts_with(key_prefix))
-            .map(|(_, o)| Arc::clone(o))
-            .collect();
+        let objects = state.objects_under(key_prefix);
         Snapshot {
             objects,
             revision: state.revision,
@@ -251,12 +257,7 @@ impl WatchCache {
     pub fn snapshot_and_watch(&self, key_prefix: &[u8]) -> (Snapshot, CacheWatch) {
         let state = self.state.read();
         let live = self.events.subscribe();
-        let objects = state
-            .objects
-            .range(Bytes::copy_from_slice(key_prefix)..)
-            .take_while(|(k, _)| k.starts_with(key_prefix))
-            .map(|(_, o)| Arc::clone(o))
-            .collect();
+        let objects = state.objects_under(key_prefix);
         let revision = state.revision;
         (
             Snapshot { objects, revision },

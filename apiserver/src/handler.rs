@@ -1,4 +1,4 @@
-//! The request path, top to bottom: request info → authentication →
+//! The request path, top to bottom: panic recovery → request info →
 //! impersonation → authorization → the endpoint (k8s.io/apiserver's
 //! filter chain). Non-resource endpoints (health, version, discovery,
 //! OpenAPI) are answered here; resource requests go to [`crate::endpoints`].
@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::FutureExt;
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use serde_json::Value;
 
@@ -78,9 +79,22 @@ where
     let started = std::time::Instant::now();
     let method = incoming.request.method().clone();
     let path = incoming.request.uri().path().to_string();
-    let response = match serve(&api, incoming).await {
-        Ok(response) => response,
-        Err(err) => response::error(&err),
+    // Panic recovery: a bug answers 500 and is logged; the server lives on.
+    let served = std::panic::AssertUnwindSafe(serve(&api, incoming)).catch_unwind().await;
+    let response = match served {
+        Ok(Ok(response)) => response,
+        Ok(Err(err)) => response::error(&err),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(%method, %path, panic = %what, "request handler panicked");
+            response::error(&ApiError::Internal(format!(
+                "an internal error occurred while serving {method} {path}"
+            )))
+        }
     };
     tracing::debug!(%method, %path, status = response.status().as_u16(), elapsed = ?started.elapsed(), "request");
     response

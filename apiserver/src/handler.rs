@@ -1,5 +1,5 @@
 //! The request path, top to bottom: panic recovery → request info →
-//! impersonation → authorization → the endpoint (k8s.io/apiserver's
+//! authentication → impersonation → authorization → the endpoint (k8s.io/apiserver's
 //! filter chain). Non-resource endpoints (health, version, discovery,
 //! OpenAPI) are answered here; resource requests go to [`crate::endpoints`].
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use mars_store::embedded::AutoCompaction;
 
-use crate::{bench, server};
+use crate::{bench, bench_api, server};
 
 /// Mars: one Kubernetes-compatible control plane for a national fleet.
 #[derive(Debug, Parser)]
@@ -33,6 +33,8 @@ pub enum Command {
 pub enum BenchCommand {
     /// Drive etcd-compatible endpoints (Mars or etcd) with the same load.
     Store(bench::StoreBenchArgs),
+    /// Drive a Kubernetes API server (Mars or kube-apiserver) through a kubeconfig.
+    Api(bench_api::ApiBenchArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -126,6 +128,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         None => server::run(cli.server).await,
         Some(Command::Server(args)) => server::run(args).await,
         Some(Command::Bench(BenchCommand::Store(args))) => bench::store(args).await,
+        Some(Command::Bench(BenchCommand::Api(args))) => bench_api::api(args).await,
     }
 }
 

@@ -2,5 +2,6 @@
 //! into a running server, so end-to-end tests can start it in-process too.
 
 pub mod bench;
+pub mod bench_api;
 pub mod cli;
 pub mod server;

@@ -88,9 +88,14 @@ impl Query {
         self.params.contains_key(key)
     }
 
-    /// A boolean parameter (`true`/`1`); absent or anything else is false.
+    /// A boolean parameter, spelt any way Go's `strconv.ParseBool` reads
+    /// as true (`true`, `True`, `TRUE`, `t`, `T`, `1`: the Python client
+    /// sends `True`); absent or anything else is false.
     pub fn flag(&self, key: &str) -> bool {
-        matches!(self.get(key), Some("true" | "1"))
+        matches!(
+            self.get(key),
+            Some("1" | "t" | "T" | "true" | "True" | "TRUE")
+        )
     }
 }
 
@@ -200,6 +205,8 @@ mod tests {
     fn list_watch_and_collections() {
         let r = resource(http::Method::GET, "/apis/apps/v1/deployments", "watch=true");
         assert_eq!((r.verb, r.group.as_str()), (Verb::Watch, "apps"));
+        let r = resource(http::Method::GET, "/api/v1/configmaps", "watch=True");
+        assert_eq!(r.verb, Verb::Watch, "the Python client's spelling");
         let r = resource(http::Method::GET, "/api/v1/watch/namespaces/a/pods", "");
         assert_eq!((r.verb, r.namespace.as_deref()), (Verb::Watch, Some("a")));
         let r = resource(http::Method::DELETE, "/api/v1/namespaces/a/configmaps", "");

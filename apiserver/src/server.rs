@@ -67,17 +67,21 @@ impl ApiServer {
     /// Starts serving; returns once the listener is bound and the caches
     /// are loaded.
     pub async fn start(store: Arc<dyn Store>, config: ApiServerConfig) -> Result<Self, StartError> {
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| StartError::Listen {
-                    addr: config.listen,
-                    source,
-                })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Listen {
-            addr: config.listen,
-            source,
-        })?;
+        // With a fixed port, everything a client needs (the kubeconfig, the
+        // caches, the system namespaces) is ready before the port opens, so
+        // "it accepts connections" means "it is ready". Port 0 must bind
+        // first to learn its number.
+        let early = match config.listen.port() {
+            0 => Some(bind(config.listen).await?),
+            _ => None,
+        };
+        let addr = match &early {
+            Some(listener) => listener.local_addr().map_err(|source| StartError::Listen {
+                addr: config.listen,
+                source,
+            })?,
+            None => config.listen,
+        };
         let mut hosts = config.hosts.clone();
         if !addr.ip().is_unspecified() {
             hosts.push(addr.ip().to_string());
@@ -109,6 +113,10 @@ impl ApiServer {
         api.server_address = url.trim_start_matches("https://").to_string();
         let api = Arc::new(api);
 
+        let listener = match early {
+            Some(listener) => listener,
+            None => bind(config.listen).await?,
+        };
         let (stop, stopped) = watch::channel(false);
         let serve = tokio::spawn(accept_loop(
             listener,
@@ -132,6 +140,12 @@ impl ApiServer {
         self.cleanup.abort();
         let _ = self.serve.await;
     }
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Listen { addr, source })
 }
 
 async fn ensure_system_namespaces(registry: &Arc<Registry>) {

@@ -80,7 +80,9 @@ where
     let method = incoming.request.method().clone();
     let path = incoming.request.uri().path().to_string();
     // Panic recovery: a bug answers 500 and is logged; the server lives on.
-    let served = std::panic::AssertUnwindSafe(serve(&api, incoming)).catch_unwind().await;
+    let served = std::panic::AssertUnwindSafe(serve(&api, incoming))
+        .catch_unwind()
+        .await;
     let response = match served {
         Ok(Ok(response)) => response,
         Ok(Err(err)) => response::error(&err),

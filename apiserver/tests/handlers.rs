@@ -1067,9 +1067,21 @@ async fn objects_over_the_store_limit_are_413() {
     // (an Event: its message has no size rule of its own).
     let big = "x".repeat(2 * 1024 * 1024);
     let event = json!({"metadata": {"name": "big"}, "involvedObject": {"kind": "Pod", "name": "p", "namespace": "default"}, "message": big, "reason": "Big", "type": "Normal"});
-    let r = h.send(Method::POST, "/api/v1/namespaces/default/events", Some(event)).await;
+    let r = h
+        .send(
+            Method::POST,
+            "/api/v1/namespaces/default/events",
+            Some(event),
+        )
+        .await;
     let body = assert_status(&r, 413, "RequestEntityTooLarge");
-    assert!(body["message"].as_str().unwrap().contains("too large to store"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("too large to store"),
+        "{body}"
+    );
 }
 
 #[tokio::test]

@@ -131,9 +131,8 @@ where
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let too_large = || {
-        ApiError::RequestEntityTooLarge(format!("Request entity too large: limit is {limit}"))
-    };
+    let too_large =
+        || ApiError::RequestEntityTooLarge(format!("Request entity too large: limit is {limit}"));
     if let Some(length) = request
         .headers()
         .get(header::CONTENT_LENGTH)

@@ -5,6 +5,7 @@
 //! the binary decides which store it gets.
 
 pub mod auth;
+pub mod compactor;
 pub mod conversion;
 pub mod discovery;
 pub mod encoding;

@@ -36,6 +36,8 @@ pub struct ApiServerConfig {
     pub hosts: Vec<String>,
     pub registry: RegistryConfig,
     pub bookmark_interval: Duration,
+    /// How often the store's history is compacted (`None`: never).
+    pub compaction_interval: Option<Duration>,
 }
 
 /// Why the API server could not start.
@@ -61,6 +63,7 @@ pub struct ApiServer {
     stop: watch::Sender<bool>,
     serve: tokio::task::JoinHandle<()>,
     cleanup: tokio::task::JoinHandle<()>,
+    compactor: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl ApiServer {
@@ -103,6 +106,10 @@ impl ApiServer {
             .await
             .map_err(StartError::Registry)?;
         ensure_system_namespaces(&registry).await;
+        let compactor = config
+            .compaction_interval
+            .filter(|i| !i.is_zero())
+            .map(|interval| tokio::spawn(crate::compactor::run(Arc::clone(&store), interval)));
         let cleanup = tokio::spawn(crate::namespace_cleanup::run(
             Arc::clone(&registry),
             BUILTIN,
@@ -131,6 +138,7 @@ impl ApiServer {
             stop,
             serve,
             cleanup,
+            compactor,
         })
     }
 
@@ -138,6 +146,9 @@ impl ApiServer {
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         self.cleanup.abort();
+        if let Some(compactor) = &self.compactor {
+            compactor.abort();
+        }
         let _ = self.serve.await;
     }
 }

@@ -146,9 +146,10 @@ struct Measured {
     elapsed: Duration,
 }
 
-fn new_histogram() -> Histogram<u64> {
-    // 1 µs .. 60 s, 3 significant digits: the bounds are constants, so this cannot fail.
-    Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
+/// A latency histogram in microseconds (1 µs .. 10 min, 3 significant digits).
+pub(crate) fn new_histogram() -> Histogram<u64> {
+    // The bounds are constants, so this cannot fail.
+    Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid histogram bounds")
 }
 
 pub async fn store(args: StoreBenchArgs) -> anyhow::Result<()> {
@@ -542,7 +543,8 @@ async fn run_watch(
     })
 }
 
-fn micros(duration: Duration) -> u64 {
+/// A duration in whole microseconds, for the histograms.
+pub(crate) fn micros(duration: Duration) -> u64 {
     u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
 }
 

@@ -70,6 +70,10 @@ pub struct ServerArgs {
     /// The range Service cluster IPs are allocated from.
     #[arg(long, default_value = "10.96.0.0/12")]
     pub service_cluster_ip_range: String,
+    /// How often the API server compacts the store's history to the revision
+    /// of the previous pass, as kube-apiserver does (`0` turns it off).
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub etcd_compaction_interval: Duration,
     /// How often an idle watch that allows bookmarks gets one.
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub watch_bookmark_interval: Duration,

@@ -85,6 +85,7 @@ pub async fn start(args: &ServerArgs) -> anyhow::Result<Running> {
                 service_cidr: args.service_cluster_ip_range.clone(),
             },
             bookmark_interval: args.watch_bookmark_interval,
+            compaction_interval: Some(args.etcd_compaction_interval),
         },
     )
     .await

@@ -3,6 +3,7 @@
 //! the review resources answered without storage (`selfsubjectreviews`).
 
 use bytes::Bytes;
+use futures::StreamExt;
 use http::{Response, StatusCode};
 use serde_json::{Value, json};
 
@@ -16,6 +17,9 @@ use crate::request::Verb;
 use crate::resources::{ResourceDef, Subresource};
 use crate::response::Body;
 use crate::selectors::LabelSelector;
+
+/// How many deletes of one deletecollection run at once.
+const DELETE_COLLECTION_PARALLELISM: usize = 64;
 
 /// Serves a write verb with its body.
 pub async fn serve(
@@ -335,19 +339,35 @@ async fn delete_collection(
     let listed = registry
         .list(call.resource, call.namespace(), &filter)
         .await?;
-    let mut items = Vec::new();
-    for object in &listed.items {
+    // Deletes run side by side so their commits share the store's group
+    // commit (one at a time, 5,000 objects took seconds).
+    let resource = call.resource;
+    let options = std::sync::Arc::new(options);
+    let deletions = listed.items.iter().map(|object| {
         let value = object.value();
-        let name = value["metadata"]["name"].as_str().unwrap_or_default();
-        let namespace = value["metadata"]["namespace"].as_str();
-        match registry
-            .delete(call.resource, namespace, name, &options, dry_run)
-            .await
-        {
-            Ok(Deleted::Gone(obj) | Deleted::Pending(obj)) => items.push(obj),
-            Err(ApiError::NotFound { .. }) => {}
-            Err(other) => return Err(other),
+        let registry = std::sync::Arc::clone(registry);
+        let options = std::sync::Arc::clone(&options);
+        async move {
+            let name = value["metadata"]["name"].as_str().unwrap_or_default();
+            let namespace = value["metadata"]["namespace"].as_str();
+            match registry
+                .delete(resource, namespace, name, &options, dry_run)
+                .await
+            {
+                Ok(Deleted::Gone(obj) | Deleted::Pending(obj)) => Ok(Some(obj)),
+                Err(ApiError::NotFound { .. }) => Ok(None),
+                Err(other) => Err(other),
+            }
         }
+    });
+    let deletions: Vec<_> = deletions.collect();
+    let results: Vec<Result<Option<Value>, ApiError>> = futures::stream::iter(deletions)
+        .buffered(DELETE_COLLECTION_PARALLELISM)
+        .collect()
+        .await;
+    let mut items = Vec::with_capacity(results.len());
+    for result in results {
+        items.extend(result?);
     }
     let list = json!({
         "kind": format!("{}List", call.resource.kind),

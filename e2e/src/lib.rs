@@ -72,6 +72,8 @@ pub struct MarsServer {
     child: Option<Child>,
     _dir: Option<tempfile::TempDir>,
     extra_args: Vec<String>,
+    /// Whether the Kubernetes API is served (`false`: `--no-api`).
+    api: bool,
 }
 
 impl MarsServer {
@@ -80,8 +82,23 @@ impl MarsServer {
         Self::start_with(&[])
     }
 
+    /// Starts a server serving only the etcd API (`--no-api`): an empty
+    /// store, for tests of the store itself.
+    pub fn store_only() -> anyhow::Result<Self> {
+        Self::store_only_with(&[])
+    }
+
+    /// [`MarsServer::store_only`] with extra command-line flags.
+    pub fn store_only_with(extra_args: &[&str]) -> anyhow::Result<Self> {
+        Self::launch(extra_args, false)
+    }
+
     /// Starts a server with extra command-line flags.
     pub fn start_with(extra_args: &[&str]) -> anyhow::Result<Self> {
+        Self::launch(extra_args, true)
+    }
+
+    fn launch(extra_args: &[&str], api: bool) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let mut server = Self {
             port: free_port()?,
@@ -90,6 +107,7 @@ impl MarsServer {
             child: None,
             _dir: Some(dir),
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+            api,
         };
         server.spawn()?;
         Ok(server)
@@ -111,14 +129,21 @@ impl MarsServer {
             .create(true)
             .append(true)
             .open(self.log_path())?;
-        let child = Command::new(mars_binary()?)
+        let mut command = Command::new(mars_binary()?);
+        command
             .arg("server")
             .arg("--data-dir")
             .arg(&self.data_dir)
             .arg("--etcd-listen")
-            .arg(self.endpoint())
-            .arg("--api-listen")
-            .arg(format!("127.0.0.1:{}", self.api_port))
+            .arg(self.endpoint());
+        if self.api {
+            command
+                .arg("--api-listen")
+                .arg(format!("127.0.0.1:{}", self.api_port));
+        } else {
+            command.arg("--no-api");
+        }
+        let child = command
             .args(&self.extra_args)
             .stdout(Stdio::null())
             .stderr(log)
@@ -126,7 +151,10 @@ impl MarsServer {
             .context("cannot start mars")?;
         self.child = Some(child);
         wait_for_port(self.port, Duration::from_secs(30)).with_context(|| self.log_tail())?;
-        wait_for_port(self.api_port, Duration::from_secs(30)).with_context(|| self.log_tail())?;
+        if self.api {
+            wait_for_port(self.api_port, Duration::from_secs(30))
+                .with_context(|| self.log_tail())?;
+        }
         Ok(())
     }
 

@@ -19,7 +19,7 @@ async fn db_size(client: &Client) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compaction_returns_disk_space() {
-    let server = MarsServer::start().unwrap();
+    let server = MarsServer::store_only().unwrap();
     let client = Client::connect([server.url()], None).await.unwrap();
     let mut kv = client.kv_client();
     let value = "v".repeat(4096);
@@ -85,7 +85,7 @@ async fn compaction_returns_disk_space() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn automatic_compaction_keeps_the_configured_window() {
-    let server = MarsServer::start_with(&["--auto-compaction-retention", "2s"]).unwrap();
+    let server = MarsServer::store_only_with(&["--auto-compaction-retention", "2s"]).unwrap();
     let client = Client::connect([server.url()], None).await.unwrap();
     let mut kv = client.kv_client();
     let first = kv

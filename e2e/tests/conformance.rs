@@ -39,7 +39,7 @@ macro_rules! conformance {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    let server = mars_e2e::MarsServer::start().unwrap();
+                    let server = mars_e2e::MarsServer::store_only().unwrap();
                     let api = super::Remote::connect(&server.url()).await.unwrap();
                     super::$case(&api).await;
                 }

@@ -1013,7 +1013,7 @@ async fn acknowledged_writes_survive_sigkill() {
     let seed = seed();
     println!("crash test: seed {seed} (CRASH_SEED={seed} replays the kill delays)");
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut server = MarsServer::start().unwrap();
+    let mut server = MarsServer::store_only().unwrap();
     let mut client = connect(&server).await.unwrap();
     wait_serving(&mut client).await.unwrap();
     let mut ledger = Ledger::new();
@@ -1128,7 +1128,7 @@ async fn acknowledged_writes_survive_sigkill() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_and_loses_nothing() {
-    let mut server = MarsServer::start().unwrap();
+    let mut server = MarsServer::store_only().unwrap();
     let mut client = connect(&server).await.unwrap();
     wait_serving(&mut client).await.unwrap();
     let mut ledger = Ledger::new();
@@ -1344,7 +1344,7 @@ async fn assert_compacted(client: &mut Client, revision: i64, server: &MarsServe
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compaction_survives_kills() {
-    let mut server = MarsServer::start().unwrap();
+    let mut server = MarsServer::store_only().unwrap();
     let mut client = connect(&server).await.unwrap();
     wait_serving(&mut client).await.unwrap();
     let mut history = Vec::new();

@@ -273,7 +273,7 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
 /// assertions and print the same (normalized) transcript.
 fn against_etcd_and_mars(scenario: fn(&Ctl)) {
     let etcd = EtcdServer::start().unwrap();
-    let mars = MarsServer::start().unwrap();
+    let mars = MarsServer::store_only().unwrap();
     let on_etcd = Ctl::new("etcd", etcd.endpoint());
     scenario(&on_etcd);
     let on_mars = Ctl::new("mars", mars.endpoint());
@@ -300,7 +300,7 @@ fn against_etcd_and_mars(scenario: fn(&Ctl)) {
 /// (the output holds lease ids, remaining TTLs and the like).
 fn on_etcd_and_mars(scenario: fn(&Ctl, &str)) {
     let etcd = EtcdServer::start().unwrap();
-    let mars = MarsServer::start().unwrap();
+    let mars = MarsServer::store_only().unwrap();
     scenario(&Ctl::new("etcd", etcd.endpoint()), &etcd.url());
     scenario(&Ctl::new("mars", mars.endpoint()), &mars.url());
 }
@@ -1037,7 +1037,7 @@ fn endpoint_status_health_and_member_list() {
 #[test]
 fn http_endpoints_work_like_etcd() {
     let etcd = EtcdServer::start().unwrap();
-    let mars = MarsServer::start().unwrap();
+    let mars = MarsServer::store_only().unwrap();
     for (target, url) in [("etcd", etcd.url()), ("mars", mars.url())] {
         let status = etcdctl(&url, &["endpoint", "status"], None);
         assert!(status.success(), "[{target}] {}", status.errors());
@@ -1128,8 +1128,8 @@ fn bad_requests_fail_like_etcd_and_the_server_keeps_serving() {
 
 #[test]
 fn server_limit_flags_are_honoured() {
-    let mars =
-        MarsServer::start_with(&["--max-request-bytes", "4096", "--max-txn-ops", "4"]).unwrap();
+    let mars = MarsServer::store_only_with(&["--max-request-bytes", "4096", "--max-txn-ops", "4"])
+        .unwrap();
     let ctl = Ctl::new("mars", mars.endpoint());
     ctl.ok(&["put", "small", &"s".repeat(1000)]);
     let err = ctl.fails(&["put", "large", &"l".repeat(8192)]);
@@ -1157,7 +1157,7 @@ fn server_limit_flags_are_honoured() {
 
 #[test]
 fn second_server_on_the_same_data_dir_is_refused() {
-    let mars = MarsServer::start().unwrap();
+    let mars = MarsServer::store_only().unwrap();
     let ctl = Ctl::new("mars", mars.endpoint());
     ctl.ok(&["put", "owner", "first"]);
 
@@ -1195,7 +1195,7 @@ fn second_server_on_the_same_data_dir_is_refused() {
 
 #[test]
 fn sigterm_stops_cleanly_and_data_survives_restart() {
-    let mut mars = MarsServer::start().unwrap();
+    let mut mars = MarsServer::store_only().unwrap();
     let ctl = Ctl::new("mars", mars.endpoint());
     ctl.ok(&["put", "a", "1"]);
     ctl.ok(&["put", "b", "2"]);

@@ -66,7 +66,8 @@ impl Backend {
     }
 
     async fn mars_server() -> Self {
-        let server = MarsServer::start().unwrap_or_else(|e| panic!("cannot start mars: {e:#}"));
+        let server =
+            MarsServer::store_only().unwrap_or_else(|e| panic!("cannot start mars: {e:#}"));
         let store = within("connect to mars", EtcdStore::connect(&[server.url()]))
             .await
             .unwrap_or_else(|e| {

@@ -102,7 +102,7 @@ async fn periodic_progress_notifications(url: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mars_multiplexes_watches_on_one_stream() {
-    let server = MarsServer::start().unwrap();
+    let server = MarsServer::store_only().unwrap();
     multiplexed_watches_and_cancel(&server.url()).await;
 }
 
@@ -114,7 +114,7 @@ async fn etcd_multiplexes_watches_on_one_stream() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mars_sends_periodic_progress_notifications() {
-    let server = MarsServer::start_with(&["--watch-progress-notify-interval", "1s"]).unwrap();
+    let server = MarsServer::store_only_with(&["--watch-progress-notify-interval", "1s"]).unwrap();
     periodic_progress_notifications(&server.url()).await;
 }
 
@@ -128,7 +128,7 @@ async fn etcd_sends_periodic_progress_notifications() {
 /// SIGTERM ends open watch and keep-alive streams instead of waiting on them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_does_not_wait_for_open_streams() {
-    let mut server = MarsServer::start().unwrap();
+    let mut server = MarsServer::store_only().unwrap();
     let client = Client::connect([server.url()], None).await.unwrap();
     let mut watch = client.watch_client().watch("/w", None).await.unwrap();
     assert!(next(&mut watch).await.created());

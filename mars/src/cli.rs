@@ -61,6 +61,10 @@ pub struct ServerArgs {
     /// How often watches that asked for progress notifications get one.
     #[arg(long, default_value = "10m", value_parser = parse_duration)]
     pub watch_progress_notify_interval: Duration,
+    /// Serve only the store's etcd API, not the Kubernetes API (for using
+    /// Mars as an etcd-compatible store, and for store-level tests).
+    #[arg(long)]
+    pub no_api: bool,
     /// Address of the Kubernetes API (HTTPS).
     #[arg(long, default_value = "127.0.0.1:6443")]
     pub api_listen: SocketAddr,

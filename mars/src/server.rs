@@ -20,7 +20,8 @@ const DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
 pub struct Running {
     pub store: Embedded,
     pub etcd_addr: std::net::SocketAddr,
-    pub api: ApiServer,
+    /// The Kubernetes API, unless `--no-api`.
+    pub api: Option<ApiServer>,
     serve: tokio::task::JoinHandle<anyhow::Result<()>>,
     stop: tokio::sync::oneshot::Sender<()>,
 }
@@ -29,7 +30,9 @@ impl Running {
     /// Stops serving (waiting up to [`DRAIN`] for requests in flight), then
     /// closes the store, finishing every write it already accepted.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
-        self.api.shutdown().await;
+        if let Some(api) = self.api.take() {
+            api.shutdown().await;
+        }
         let _ = self.stop.send(());
         let served = match tokio::time::timeout(DRAIN, &mut self.serve).await {
             Ok(joined) => joined.context("server task panicked")?,
@@ -75,21 +78,27 @@ pub async fn start(args: &ServerArgs) -> anyhow::Result<Running> {
             .await
             .context("etcd gRPC server failed")
     });
-    let api = ApiServer::start(
-        Arc::new(store.clone()),
-        ApiServerConfig {
-            listen: args.api_listen,
-            data_dir: args.data_dir.clone(),
-            hosts: args.api_host.clone(),
-            registry: RegistryConfig {
-                service_cidr: args.service_cluster_ip_range.clone(),
-            },
-            bookmark_interval: args.watch_bookmark_interval,
-            compaction_interval: Some(args.etcd_compaction_interval),
-        },
-    )
-    .await
-    .context("cannot start the Kubernetes API")?;
+    let api = if args.no_api {
+        None
+    } else {
+        Some(
+            ApiServer::start(
+                Arc::new(store.clone()),
+                ApiServerConfig {
+                    listen: args.api_listen,
+                    data_dir: args.data_dir.clone(),
+                    hosts: args.api_host.clone(),
+                    registry: RegistryConfig {
+                        service_cidr: args.service_cluster_ip_range.clone(),
+                    },
+                    bookmark_interval: args.watch_bookmark_interval,
+                    compaction_interval: Some(args.etcd_compaction_interval),
+                },
+            )
+            .await
+            .context("cannot start the Kubernetes API")?,
+        )
+    };
     Ok(Running {
         store,
         etcd_addr,
@@ -102,13 +111,21 @@ pub async fn start(args: &ServerArgs) -> anyhow::Result<Running> {
 /// Runs until SIGTERM or Ctrl-C.
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let running = start(&args).await?;
-    tracing::info!(
-        data_dir = %args.data_dir.display(),
-        api = %format!("https://{}", running.api.addr),
-        etcd = %format!("http://{}", running.etcd_addr),
-        "Mars is serving; try: KUBECONFIG={} kubectl get namespaces",
-        running.api.kubeconfig.display()
-    );
+    match &running.api {
+        Some(api) => tracing::info!(
+            data_dir = %args.data_dir.display(),
+            api = %format!("https://{}", api.addr),
+            etcd = %format!("http://{}", running.etcd_addr),
+            "Mars is serving; try: KUBECONFIG={} kubectl get namespaces",
+            api.kubeconfig.display()
+        ),
+        None => tracing::info!(
+            data_dir = %args.data_dir.display(),
+            etcd = %format!("http://{}", running.etcd_addr),
+            "Mars is serving the etcd API only; try: ETCDCTL_API=3 etcdctl --endpoints=http://{} endpoint status",
+            running.etcd_addr
+        ),
+    }
     wait_for_signal().await?;
     tracing::info!("shutting down");
     running.shutdown().await?;

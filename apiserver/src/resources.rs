@@ -264,32 +264,6 @@ pub fn find_kind(api_version: &str, kind: &str) -> Option<&'static ResourceDef> 
         .find(|r| r.kind == kind && r.api_version() == api_version)
 }
 
-/// The groups in discovery order, each with its versions, preferred first.
-pub fn groups() -> Vec<(&'static str, Vec<&'static str>)> {
-    let mut groups: Vec<(&'static str, Vec<&'static str>)> = Vec::new();
-    for r in BUILTIN {
-        match groups.iter_mut().find(|(g, _)| *g == r.group) {
-            Some((_, versions)) => {
-                if !versions.contains(&r.version) {
-                    versions.push(r.version);
-                }
-            }
-            None => groups.push((r.group, vec![r.version])),
-        }
-    }
-    groups
-}
-
-/// The resources of one group version, in table order.
-pub fn in_group_version<'a>(
-    group: &'a str,
-    version: &'a str,
-) -> impl Iterator<Item = &'static ResourceDef> + 'a {
-    BUILTIN
-        .iter()
-        .filter(move |r| r.group == group && r.version == version)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,13 +289,5 @@ mod tests {
         assert_eq!(pods.namespace_prefix(None), "/registry/core/pods/");
         let nodes = find("", "v1", "nodes").unwrap();
         assert_eq!(nodes.key(Some("ignored"), "n1"), "/registry/core/nodes/n1");
-    }
-
-    #[test]
-    fn groups_start_with_core_and_prefer_v2_autoscaling() {
-        let groups = groups();
-        assert_eq!(groups[0].0, "");
-        let autoscaling = groups.iter().find(|(g, _)| *g == "autoscaling").unwrap();
-        assert_eq!(autoscaling.1, vec!["v2", "v1"]);
     }
 }

@@ -137,7 +137,7 @@ impl Registry {
             let token = decode_continue(token)?;
             let start = format!("{prefix}{}", token.start);
             return self
-                .list_store(resource, &prefix, start.into(), token.rv.max(0), options)
+                .list_store(&prefix, start.into(), token.rv.max(0), options)
                 .await
                 .map_err(|e| match e {
                     ApiError::Gone { .. } => ApiError::Gone {
@@ -151,7 +151,6 @@ impl Registry {
         match choose_source(options)? {
             Source::Store { revision } => {
                 self.list_store(
-                    resource,
                     &prefix,
                     Bytes::from(prefix.clone()),
                     revision,
@@ -179,13 +178,11 @@ impl Registry {
 
     async fn list_store(
         &self,
-        resource: &ResourceDef,
         prefix: &str,
         start: Bytes,
         revision: i64,
         options: &ListOptions,
     ) -> Result<ListResult, ApiError> {
-        let _ = resource;
         let filtering = !options.labels.is_empty() || !options.fields.is_empty();
         let mut request = ListRequest::prefix(Bytes::from(prefix.to_string()));
         request.key = start;

@@ -83,11 +83,6 @@ impl Registry {
         }))
     }
 
-    /// The store the registry writes to.
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
-    }
-
     fn cache(&self, resource: &ResourceDef) -> Result<&Arc<WatchCache>, ApiError> {
         self.caches.get(&resource.key_prefix()).ok_or_else(|| {
             ApiError::Internal(format!("no cache for {}", resource.group_resource()))

@@ -150,13 +150,8 @@ impl Registry {
         }
         match choose_source(options)? {
             Source::Store { revision } => {
-                self.list_store(
-                    &prefix,
-                    Bytes::from(prefix.clone()),
-                    revision,
-                    options,
-                )
-                .await
+                self.list_store(&prefix, Bytes::from(prefix.clone()), revision, options)
+                    .await
             }
             Source::Cache { at_least } => {
                 let cache = self.cache_at_least(resource, at_least).await?;

@@ -27,7 +27,12 @@ pub fn full(bytes: impl Into<Bytes>) -> Body {
 
 /// A response with `content_type` and `bytes`.
 pub fn bytes(status: StatusCode, content_type: &str, bytes: impl Into<Bytes>) -> Response<Body> {
-    let mut response = Response::new(full(bytes));
+    with_body(status, content_type, full(bytes))
+}
+
+/// A response with `content_type` and any body (whole or streamed).
+pub fn with_body(status: StatusCode, content_type: &str, body: Body) -> Response<Body> {
+    let mut response = Response::new(body);
     *response.status_mut() = status;
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(content_type) {

@@ -18,14 +18,8 @@ use crate::table;
 use crate::watchcache::CachedObject;
 
 /// One stored object in the negotiated representation.
-pub fn object(call: &Call<'_>, status: StatusCode, object: &CachedObject) -> Response<Body> {
-    if conversion::needed(call.resource) {
-        return value(
-            call,
-            status,
-            &conversion::from_storage(call.resource, object.value()),
-        );
-    }
+pub fn object(call: &Call<'_>, status: StatusCode, object: &Arc<CachedObject>) -> Response<Body> {
+    let object = presented(call.resource, object);
     match call.output {
         Output::Json => response::encoded(
             call.accept_encoding.as_deref(),
@@ -35,6 +29,21 @@ pub fn object(call: &Call<'_>, status: StatusCode, object: &CachedObject) -> Res
         ),
         _ => value(call, status, &object.value()),
     }
+}
+
+/// A stored object as `resource` presents it: itself, or converted from
+/// the version it is stored in.
+pub fn presented(resource: &ResourceDef, object: &Arc<CachedObject>) -> Arc<CachedObject> {
+    if !conversion::needed(resource) {
+        return Arc::clone(object);
+    }
+    let mut value = conversion::from_storage(resource, object.value());
+    let raw = crate::encoding::to_stored(&mut value);
+    Arc::new(CachedObject::from_store(
+        object.key.clone(),
+        raw,
+        object.revision,
+    ))
 }
 
 /// A value (a written object, a Scale, a Status) in the negotiated representation.
@@ -48,7 +57,8 @@ pub fn value(call: &Call<'_>, status: StatusCode, obj: &Value) -> Response<Body>
         Output::Table if is_kind(obj, call.resource) => {
             let rv = obj["metadata"]["resourceVersion"].clone();
             table_of(
-                call,
+                call.resource,
+                include_object(call),
                 std::iter::once(obj),
                 json!({"resourceVersion": rv}),
                 true,
@@ -73,17 +83,12 @@ fn is_kind(obj: &Value, resource: &ResourceDef) -> bool {
 /// A list in the negotiated representation.
 pub fn list(call: &Call<'_>, result: &ListResult) -> Response<Body> {
     if conversion::needed(call.resource) {
-        let converted: Vec<Arc<CachedObject>> = result
-            .items
-            .iter()
-            .map(|o| {
-                let mut value = conversion::from_storage(call.resource, o.value());
-                let raw = crate::encoding::to_stored(&mut value);
-                Arc::new(CachedObject::from_store(o.key.clone(), raw, o.revision))
-            })
-            .collect();
         let result = ListResult {
-            items: converted,
+            items: result
+                .items
+                .iter()
+                .map(|o| presented(call.resource, o))
+                .collect(),
             revision: result.revision,
             continue_token: result.continue_token.clone(),
             remaining: result.remaining,
@@ -118,7 +123,13 @@ fn list_of(call: &Call<'_>, result: &ListResult) -> Response<Body> {
         }
         Output::Table => {
             let values: Vec<Value> = result.items.iter().map(|o| o.value()).collect();
-            let table = table_of(call, values.iter(), metadata, true);
+            let table = table_of(
+                call.resource,
+                include_object(call),
+                values.iter(),
+                metadata,
+                true,
+            );
             Bytes::from(serde_json::to_vec(&table).unwrap_or_default())
         }
         Output::Metadata => {
@@ -178,18 +189,21 @@ pub fn partial_metadata(obj: &Value) -> Value {
     })
 }
 
-/// A `meta.k8s.io/v1` Table of `objects`.
+/// A `meta.k8s.io/v1` Table of `objects`; `include` is the request's
+/// `includeObject` (`None`, `Object`, or metadata by default), and
+/// `with_columns` false leaves out the column definitions (watch events
+/// after the first).
 pub fn table_of<'a>(
-    call: &Call<'_>,
+    resource: &ResourceDef,
+    include: &str,
     objects: impl Iterator<Item = &'a Value>,
     metadata: Value,
     with_columns: bool,
 ) -> Value {
     let now = jiff::Timestamp::now();
-    let include = call.query.get("includeObject").unwrap_or("Metadata");
     let rows: Vec<Value> = objects
         .map(|obj| {
-            let mut row = json!({"cells": table::cells(call.resource, obj, now)});
+            let mut row = json!({"cells": table::cells(resource, obj, now)});
             match include {
                 "None" => {}
                 "Object" => row["object"] = obj.clone(),
@@ -199,7 +213,7 @@ pub fn table_of<'a>(
         })
         .collect();
     let columns: Vec<Value> = if with_columns {
-        table::columns(call.resource)
+        table::columns(resource)
             .into_iter()
             .map(|c| {
                 json!({
@@ -221,4 +235,9 @@ pub fn table_of<'a>(
         "columnDefinitions": columns,
         "rows": rows,
     })
+}
+
+/// The request's `includeObject` for Table rows.
+pub fn include_object<'a>(call: &'a Call<'_>) -> &'a str {
+    call.query.get("includeObject").unwrap_or("Metadata")
 }

@@ -1,6 +1,7 @@
 //! The watch endpoint: a chunked stream of `{"type":…,"object":…}` lines,
 //! one per event, bookmark or terminal error.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -16,7 +17,7 @@ use crate::error::ApiError;
 use crate::negotiation::Output;
 use crate::registry::{WatchItem, WatchOptions};
 use crate::resources::ResourceDef;
-use crate::response::Body;
+use crate::response::{self, Body};
 use crate::watchcache::CachedObject;
 
 /// Serves a watch request.
@@ -40,56 +41,35 @@ pub async fn serve(call: &Call<'_>) -> Result<Response<Body>, ApiError> {
         .registry
         .watch(call.resource, call.namespace(), options)
         .await?;
-    let encoder = Encoder {
+    let mut encoder = Encoder {
         resource: call.resource,
         output: call.output,
         sent_columns: false,
-        table_call: TableCall::of(call),
+        include: output::include_object(call).to_string(),
     };
-    let mut encoder = encoder;
     let frames = ReceiverStream::new(items)
         .map(move |item| Ok::<_, std::io::Error>(Frame::data(encoder.encode(&item))));
-    let body: Body = StreamBody::new(frames).boxed();
-    let mut response = Response::new(body);
-    *response.status_mut() = StatusCode::OK;
-    let headers = response.headers_mut();
     let content_type = match call.output {
         Output::Table => "application/json;as=Table;v=v1;g=meta.k8s.io",
         _ => "application/json",
     };
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static(content_type),
-    );
-    headers.insert(
-        http::header::CACHE_CONTROL,
-        http::HeaderValue::from_static("no-cache, private"),
+    let response = response::with_body(
+        StatusCode::OK,
+        content_type,
+        StreamBody::new(frames).boxed(),
     );
     Ok(response)
 }
 
-/// What a Table watch needs to print rows after the request is gone.
-struct TableCall {
-    include: String,
-}
-
-impl TableCall {
-    fn of(call: &Call<'_>) -> Self {
-        Self {
-            include: call
-                .query
-                .get("includeObject")
-                .unwrap_or("Metadata")
-                .to_string(),
-        }
-    }
-}
-
+/// Turns watch items into lines of the negotiated representation; it
+/// outlives the request, so it keeps what it needs of it.
 struct Encoder {
     resource: &'static ResourceDef,
     output: Output,
+    /// Tables carry column definitions in the first event only.
     sent_columns: bool,
-    table_call: TableCall,
+    /// The request's `includeObject`.
+    include: String,
 }
 
 impl Encoder {
@@ -116,17 +96,8 @@ impl Encoder {
         }
     }
 
-    fn event(&mut self, kind: &str, object: &CachedObject) -> Bytes {
-        if crate::conversion::needed(self.resource) {
-            let mut value = crate::conversion::from_storage(self.resource, object.value());
-            let raw = crate::encoding::to_stored(&mut value);
-            let converted = CachedObject::from_store(object.key.clone(), raw, object.revision);
-            return self.encode_event(kind, &converted);
-        }
-        self.encode_event(kind, object)
-    }
-
-    fn encode_event(&mut self, kind: &str, object: &CachedObject) -> Bytes {
+    fn event(&mut self, kind: &str, object: &Arc<CachedObject>) -> Bytes {
+        let object = output::presented(self.resource, object);
         match self.output {
             Output::Json => {
                 let json = object.json();
@@ -139,30 +110,16 @@ impl Encoder {
                 out.freeze()
             }
             Output::Table => {
-                let value = &object.value();
-                let now = jiff::Timestamp::now();
-                let mut row = json!({"cells": crate::table::cells(self.resource, value, now)});
-                match self.table_call.include.as_str() {
-                    "None" => {}
-                    "Object" => row["object"] = value.clone(),
-                    _ => row["object"] = output::partial_metadata(value),
-                }
-                let columns: Vec<serde_json::Value> = if self.sent_columns {
-                    Vec::new()
-                } else {
-                    crate::table::columns(self.resource)
-                        .into_iter()
-                        .map(|c| json!({"name": c.name, "type": c.type_, "format": c.format, "description": c.description, "priority": c.priority}))
-                        .collect()
-                };
+                let value = object.value();
+                let metadata = json!({"resourceVersion": value["metadata"]["resourceVersion"]});
+                let table = output::table_of(
+                    self.resource,
+                    &self.include,
+                    std::iter::once(&value),
+                    metadata,
+                    !self.sent_columns,
+                );
                 self.sent_columns = true;
-                let table = json!({
-                    "kind": "Table",
-                    "apiVersion": "meta.k8s.io/v1",
-                    "metadata": {"resourceVersion": value["metadata"]["resourceVersion"].clone()},
-                    "columnDefinitions": columns,
-                    "rows": [row],
-                });
                 line(&json!({"type": kind, "object": table}))
             }
             Output::Metadata => {

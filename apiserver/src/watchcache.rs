@@ -114,6 +114,38 @@ impl CacheEvent {
     pub fn revision(&self) -> i64 {
         self.object.revision
     }
+
+    /// The event of a store change, given the object's state before it
+    /// (`None`: it did not exist). A delete of an unknown object is `None`:
+    /// there is nothing to tell watchers.
+    pub fn from_store(event: &Event, prev: Option<Arc<CachedObject>>) -> Option<Self> {
+        let kv = event.kv.as_ref()?;
+        if is_delete(event) {
+            // A deletion shows the object's last state at the delete's revision.
+            let prev = prev?;
+            let object =
+                CachedObject::from_store(kv.key.clone(), prev.raw.clone(), kv.mod_revision);
+            return Some(Self {
+                kind: EventType::Deleted,
+                object: Arc::new(object),
+                prev: Some(prev),
+            });
+        }
+        let object = CachedObject::from_store(kv.key.clone(), kv.value.clone(), kv.mod_revision);
+        Some(Self {
+            kind: if prev.is_some() {
+                EventType::Modified
+            } else {
+                EventType::Added
+            },
+            object: Arc::new(object),
+            prev,
+        })
+    }
+}
+
+fn is_delete(event: &Event) -> bool {
+    event.r#type == mars_store::pb::mvccpb::event::EventType::Delete as i32
 }
 
 /// What the broadcast carries: an event, or word that the cache restarted
@@ -354,36 +386,19 @@ impl WatchCache {
         let mut last = state.revision;
         for event in events {
             let Some(kv) = &event.kv else { continue };
-            let prev = state.objects.get(&kv.key).cloned();
-            let deleted = event.r#type == mars_store::pb::mvccpb::event::EventType::Delete as i32;
-            let cache_event = if deleted {
-                let Some(prev) = state.objects.remove(&kv.key) else {
-                    continue;
-                };
-                let object =
-                    CachedObject::from_store(kv.key.clone(), prev.raw.clone(), kv.mod_revision);
-                CacheEvent {
-                    kind: EventType::Deleted,
-                    object: Arc::new(object),
-                    prev: Some(prev),
-                }
+            let prev = if is_delete(event) {
+                state.objects.remove(&kv.key)
             } else {
-                let object = Arc::new(CachedObject::from_store(
-                    kv.key.clone(),
-                    kv.value.clone(),
-                    kv.mod_revision,
-                ));
-                state.objects.insert(kv.key.clone(), Arc::clone(&object));
-                CacheEvent {
-                    kind: if prev.is_some() {
-                        EventType::Modified
-                    } else {
-                        EventType::Added
-                    },
-                    object,
-                    prev,
-                }
+                state.objects.get(&kv.key).cloned()
             };
+            let Some(cache_event) = CacheEvent::from_store(event, prev) else {
+                continue;
+            };
+            if cache_event.kind != EventType::Deleted {
+                state
+                    .objects
+                    .insert(kv.key.clone(), Arc::clone(&cache_event.object));
+            }
             last = last.max(kv.mod_revision);
             let cache_event = Arc::new(cache_event);
             state.history.push_back(Arc::clone(&cache_event));

@@ -189,37 +189,17 @@ impl Registry {
                     Some(Err(_)) | None => return,
                 };
                 for event in events {
-                    let Some(kv) = event.kv else { continue };
-                    let prev = event.prev_kv.map(|p| {
-                        Arc::new(CachedObject::from_store(p.key, p.value, p.mod_revision))
+                    // The store sends the previous state of updates and
+                    // deletes (`prev_kv`); creates have none.
+                    let prev = event.prev_kv.as_ref().map(|p| {
+                        Arc::new(CachedObject::from_store(
+                            p.key.clone(),
+                            p.value.clone(),
+                            p.mod_revision,
+                        ))
                     });
-                    let deleted =
-                        event.r#type == mars_store::pb::mvccpb::event::EventType::Delete as i32;
-                    let cache_event = if deleted {
-                        let Some(prev) = prev else { continue };
-                        CacheEvent {
-                            kind: EventType::Deleted,
-                            object: Arc::new(CachedObject::from_store(
-                                kv.key,
-                                prev.raw.clone(),
-                                kv.mod_revision,
-                            )),
-                            prev: Some(prev),
-                        }
-                    } else {
-                        CacheEvent {
-                            kind: if kv.create_revision == kv.mod_revision {
-                                EventType::Added
-                            } else {
-                                EventType::Modified
-                            },
-                            object: Arc::new(CachedObject::from_store(
-                                kv.key,
-                                kv.value,
-                                kv.mod_revision,
-                            )),
-                            prev,
-                        }
+                    let Some(cache_event) = CacheEvent::from_store(&event, prev) else {
+                        continue;
                     };
                     if let Some(item) = filter_event(&cache_event, &options.filter)
                         && tx.send(item).await.is_err()

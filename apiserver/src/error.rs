@@ -339,11 +339,24 @@ impl ApiError {
 
     /// The `Conflict` of a write that lost an optimistic-concurrency race.
     pub fn stale(resource: &crate::resources::ResourceDef, name: &str) -> Self {
+        Self::conflict(
+            resource,
+            name,
+            "the object has been modified; please apply your changes to the latest version and try again",
+        )
+    }
+
+    /// A `Conflict` on an object of `resource`, for the reason `detail`.
+    pub fn conflict(
+        resource: &crate::resources::ResourceDef,
+        name: &str,
+        detail: impl Into<String>,
+    ) -> Self {
         ApiError::Conflict {
             resource: resource.plural.to_string(),
             group: resource.group.to_string(),
             name: name.to_string(),
-            detail: "the object has been modified; please apply your changes to the latest version and try again".to_string(),
+            detail: detail.into(),
         }
     }
 

@@ -171,15 +171,16 @@ async fn patch(
             BodyType::MergePatch => Ok(patch::merge_patch(current, &patch_doc)),
             _ => patch::strategic_merge_patch(current, &patch_doc),
         };
-        let patched = patched.map_err(|e| ApiError::Invalid {
-            kind: resource.kind.to_string(),
-            group: resource.group.to_string(),
-            name: name.to_string(),
-            causes: vec![crate::FieldError {
-                reason: "FieldValueInvalid",
-                field: String::new(),
-                message: e.to_string(),
-            }],
+        let patched = patched.map_err(|e| {
+            ApiError::invalid(
+                resource,
+                name,
+                vec![crate::FieldError {
+                    reason: "FieldValueInvalid",
+                    field: String::new(),
+                    message: e.to_string(),
+                }],
+            )
         })?;
         Ok(patched)
     };
@@ -493,12 +494,7 @@ async fn bind(
             None,
             |pod| {
                 let current = pod["spec"]["nodeName"].as_str().unwrap_or_default();
-                let conflict = |detail: String| ApiError::Conflict {
-                    resource: "pods".into(),
-                    group: String::new(),
-                    name: name.to_string(),
-                    detail,
-                };
+                let conflict = |detail: String| ApiError::conflict(call.resource, name, detail);
                 if !current.is_empty() {
                     return Err(conflict(format!(
                         "pod {name} is already assigned to node \"{current}\""

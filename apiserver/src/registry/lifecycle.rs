@@ -393,12 +393,7 @@ pub fn check_preconditions(
     obj: &Value,
     preconditions: &Value,
 ) -> Result<(), ApiError> {
-    let conflict = |detail: String| ApiError::Conflict {
-        resource: resource.plural.to_string(),
-        group: resource.group.to_string(),
-        name: name.to_string(),
-        detail,
-    };
+    let conflict = |detail: String| ApiError::conflict(resource, name, detail);
     if let Some(uid) = preconditions["uid"].as_str() {
         let actual = obj["metadata"]["uid"].as_str().unwrap_or_default();
         if uid != actual {

@@ -336,12 +336,11 @@ impl Registry {
                 Err(other) => return Err(store_error(other)),
             }
         }
-        Err(ApiError::Conflict {
-            resource: resource.plural.to_string(),
-            group: resource.group.to_string(),
-            name: name.to_string(),
-            detail: "too many concurrent writers; try again".into(),
-        })
+        Err(ApiError::conflict(
+            resource,
+            name,
+            "too many concurrent writers; try again",
+        ))
     }
 
     /// Deletes the object, or marks it for deletion when it must wait.

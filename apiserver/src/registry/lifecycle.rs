@@ -338,27 +338,20 @@ pub fn plan_delete(
     if resource.group.is_empty() && resource.plural == "namespaces" {
         obj["status"]["phase"] = json!("Terminating");
     }
+    // The first delete starts the grace period; a later one with a shorter
+    // grace period cuts it short.
     let m = meta(obj);
-    if !m.get("deletionTimestamp").is_some_and(Value::is_string) {
+    let marked = m.get("deletionTimestamp").is_some_and(Value::is_string);
+    let current = m
+        .get("deletionGracePeriodSeconds")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    if !marked || grace < current {
         let at = now
             .checked_add(jiff::SignedDuration::from_secs(grace))
             .unwrap_or(now);
         m.insert("deletionTimestamp".into(), json!(timestamp(at)));
         m.insert("deletionGracePeriodSeconds".into(), json!(grace));
-    } else if grace
-        < m.get("deletionGracePeriodSeconds")
-            .and_then(Value::as_i64)
-            .unwrap_or(0)
-    {
-        // A shorter grace period may cut an ongoing one short.
-        let at = now
-            .checked_add(jiff::SignedDuration::from_secs(grace))
-            .unwrap_or(now);
-        m.insert("deletionTimestamp".into(), json!(timestamp(at)));
-        m.insert("deletionGracePeriodSeconds".into(), json!(grace));
-        if grace == 0 && !has_finalizers(obj) {
-            return DeletePlan::Now;
-        }
     }
     DeletePlan::Mark
 }

@@ -10,6 +10,21 @@ use serde_json::{Value, json};
 
 use crate::error::{ApiError, FieldError};
 
+/// The `spec.clusterIP` of a stored Service, read without decoding the
+/// rest of it (allocation looks at every Service).
+pub fn cluster_ip(raw: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Service {
+        spec: Spec,
+    }
+    #[derive(serde::Deserialize)]
+    struct Spec {
+        #[serde(rename = "clusterIP")]
+        cluster_ip: Option<String>,
+    }
+    serde_json::from_slice::<Service>(raw).ok()?.spec.cluster_ip
+}
+
 /// The allocator of one IPv4 range.
 pub struct ServiceIps {
     base: u32,

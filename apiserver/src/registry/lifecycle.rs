@@ -292,6 +292,29 @@ pub fn has_finalizers(obj: &Value) -> bool {
         || (obj["kind"] == "Namespace" && non_empty(&obj["spec"]["finalizers"]))
 }
 
+/// Whether a stored Namespace is terminating (being deleted), read from
+/// its bytes without decoding the rest of it: every create checks it.
+pub fn namespace_terminating(raw: &[u8]) -> bool {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct Namespace {
+        metadata: Metadata,
+        status: Status,
+    }
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    struct Metadata {
+        deletion_timestamp: Option<String>,
+    }
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct Status {
+        phase: Option<String>,
+    }
+    let ns: Namespace = serde_json::from_slice(raw).unwrap_or_default();
+    ns.metadata.deletion_timestamp.is_some() || ns.status.phase.as_deref() == Some("Terminating")
+}
+
 /// Whether the object is being deleted (has a deletion timestamp).
 pub fn is_deleting(obj: &Value) -> bool {
     obj["metadata"]["deletionTimestamp"].is_string()
@@ -538,6 +561,19 @@ mod tests {
             plan_delete(pods, &mut bound, Some(0), None, now()),
             DeletePlan::Now
         );
+    }
+
+    #[test]
+    fn terminating_namespaces_are_read_from_their_bytes() {
+        assert!(!namespace_terminating(
+            br#"{"metadata":{"name":"a"},"status":{"phase":"Active"}}"#
+        ));
+        assert!(namespace_terminating(
+            br#"{"metadata":{"deletionTimestamp":"2026-01-01T00:00:00Z"}}"#
+        ));
+        assert!(namespace_terminating(
+            br#"{"metadata":{},"status":{"phase":"Terminating"}}"#
+        ));
     }
 
     #[test]

@@ -179,7 +179,7 @@ impl Registry {
                 .snapshot(resource.key_prefix().as_bytes())
                 .objects
                 .iter()
-                .filter_map(|o| o.value()["spec"]["clusterIP"].as_str().map(str::to_string))
+                .filter_map(|o| allocator::cluster_ip(&o.raw))
                 .collect::<Vec<_>>()
         };
         self.service_ips.assign(obj, in_use, dry_run)
@@ -191,27 +191,26 @@ impl Registry {
         let namespaces = crate::resources::find("", "v1", "namespaces")
             .ok_or_else(|| ApiError::Internal("namespaces are not served".into()))?;
         let key = namespaces.key(None, namespace);
-        let cached = self.cache(namespaces)?.get(key.as_bytes());
-        let ns = match cached {
-            Some(ns) => Some(ns.value()),
+        let raw = match self.cache(namespaces)?.get(key.as_bytes()) {
+            Some(ns) => Some(ns.raw.clone()),
             // The cache may lag a namespace created just now.
-            None => match self.store.get(key.as_bytes()).await.map_err(store_error)? {
-                Some(kv) => Some(encoding::decode(&kv.value, kv.mod_revision).map_err(corrupt)?),
-                None => None,
-            },
+            None => self
+                .store
+                .get(key.as_bytes())
+                .await
+                .map_err(store_error)?
+                .map(|kv| kv.value),
         };
-        match ns {
+        match raw {
             None => Err(ApiError::not_found(namespaces, namespace)),
-            Some(ns) if lifecycle::is_deleting(&ns) || ns["status"]["phase"] == "Terminating" => {
-                Err(ApiError::Forbidden {
-                    message: format!(
-                        "unable to create new content in namespace {namespace} because it is being terminated"
-                    ),
-                    kind: String::new(),
-                    group: String::new(),
-                    name: String::new(),
-                })
-            }
+            Some(raw) if lifecycle::namespace_terminating(&raw) => Err(ApiError::Forbidden {
+                message: format!(
+                    "unable to create new content in namespace {namespace} because it is being terminated"
+                ),
+                kind: String::new(),
+                group: String::new(),
+                name: String::new(),
+            }),
             Some(_) => Ok(()),
         }
     }
@@ -469,8 +468,4 @@ pub fn store_error(error: StoreError) -> ApiError {
         StoreError::FutureRevision => ApiError::Timeout("Too large resource version".into()),
         other => ApiError::Internal(other.to_string()),
     }
-}
-
-fn corrupt(error: serde_json::Error) -> ApiError {
-    ApiError::Internal(format!("stored object is not valid JSON: {error}"))
 }

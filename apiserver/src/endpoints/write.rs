@@ -361,6 +361,8 @@ async fn delete_collection(
             }
         }
     });
+    // Collected first: a lazy iterator here trips the compiler's `Send`
+    // inference for the connection future.
     let deletions: Vec<_> = deletions.collect();
     let results: Vec<Result<Option<Value>, ApiError>> = futures::stream::iter(deletions)
         .buffered(DELETE_COLLECTION_PARALLELISM)

@@ -108,6 +108,10 @@ pub struct CacheEvent {
     pub kind: EventType,
     pub object: Arc<CachedObject>,
     pub prev: Option<Arc<CachedObject>>,
+    /// `object` and `prev` decoded, when a watcher's field selector needs
+    /// them: once per event, not once per watcher.
+    pub decoded: OnceLock<Value>,
+    pub decoded_prev: OnceLock<Value>,
 }
 
 impl CacheEvent {
@@ -129,6 +133,8 @@ impl CacheEvent {
                 kind: EventType::Deleted,
                 object: Arc::new(object),
                 prev: Some(prev),
+                decoded: OnceLock::new(),
+                decoded_prev: OnceLock::new(),
             });
         }
         let object = CachedObject::from_store(kv.key.clone(), kv.value.clone(), kv.mod_revision);
@@ -140,6 +146,8 @@ impl CacheEvent {
             },
             object: Arc::new(object),
             prev,
+            decoded: OnceLock::new(),
+            decoded_prev: OnceLock::new(),
         })
     }
 }

@@ -2,12 +2,13 @@
 //! (and pages) from the store, `0` and `NotOlderThan` reads from the watch
 //! cache, `Exact` reads at a past revision, and continue tokens.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use bytes::Bytes;
 use mars_store::{ListRequest, StoreError};
+use serde_json::Value;
 
 use super::{Registry, store_error};
 use crate::error::ApiError;
@@ -232,8 +233,21 @@ impl Registry {
 
 /// Whether a listed object passes the label and field selectors.
 pub fn matches(object: &CachedObject, options: &ListOptions) -> bool {
+    matches_decoded(object, options, &OnceLock::new())
+}
+
+/// [`matches`], decoding the object (only if a field selector needs it)
+/// into `decoded`, so every watcher of one event shares one decoding.
+pub fn matches_decoded(
+    object: &CachedObject,
+    options: &ListOptions,
+    decoded: &OnceLock<Value>,
+) -> bool {
     options.labels.matches(&object.labels)
-        && (options.fields.is_empty() || options.fields.matches(&object.value()))
+        && (options.fields.is_empty()
+            || options
+                .fields
+                .matches(decoded.get_or_init(|| object.value())))
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use mars_store::{StoreError, WatchSpec, prefix_end};
 use tokio::sync::{broadcast, mpsc};
 
 use super::Registry;
-use super::list::{ListOptions, matches};
+use super::list::{ListOptions, matches, matches_decoded};
 use crate::error::ApiError;
 use crate::resources::ResourceDef;
 use crate::watchcache::{Broadcast, CacheEvent, CachedObject, EventType};
@@ -216,8 +216,12 @@ impl Registry {
 /// The event a watcher with `filter` sees for `event`, if any: kube's
 /// transitions for objects entering or leaving the selection.
 fn filter_event(event: &CacheEvent, filter: &ListOptions) -> Option<WatchItem> {
-    let now = event.kind != EventType::Deleted && matches(&event.object, filter);
-    let before = event.prev.as_ref().is_some_and(|p| matches(p, filter));
+    let now =
+        event.kind != EventType::Deleted && matches_decoded(&event.object, filter, &event.decoded);
+    let before = event
+        .prev
+        .as_ref()
+        .is_some_and(|p| matches_decoded(p, filter, &event.decoded_prev));
     let (kind, object) = match (event.kind, before, now) {
         (EventType::Deleted, true, _) => (EventType::Deleted, Arc::clone(&event.object)),
         (EventType::Deleted, false, _) => return None,

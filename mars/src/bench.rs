@@ -140,10 +140,67 @@ impl Row {
 }
 
 /// The outcome of one run: successful ops' latencies, failures and wall time.
-struct Measured {
-    latency: Histogram<u64>,
-    errors: u64,
-    elapsed: Duration,
+pub(crate) struct Measured {
+    pub(crate) latency: Histogram<u64>,
+    pub(crate) errors: u64,
+    pub(crate) elapsed: Duration,
+}
+
+/// Runs `ops` calls of `op(lane, i)` with `clients` lanes in flight (each
+/// lane takes the next index), timing each successful call. Returns the
+/// measurements and the first error, if any failed.
+pub(crate) async fn drive<F, Fut>(
+    clients: usize,
+    ops: u64,
+    op: F,
+) -> anyhow::Result<(Measured, Option<anyhow::Error>)>
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let op = Arc::new(op);
+    let next = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for lane in 0..clients {
+        let (op, next) = (Arc::clone(&op), Arc::clone(&next));
+        tasks.spawn(async move {
+            let mut latency = new_histogram();
+            let mut errors = 0u64;
+            let mut first_error = None;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= ops {
+                    break;
+                }
+                let sent = Instant::now();
+                match op(lane, i).await {
+                    Ok(()) => latency.saturating_record(micros(sent.elapsed())),
+                    Err(error) => {
+                        errors += 1;
+                        first_error.get_or_insert(error);
+                    }
+                }
+            }
+            (latency, errors, first_error)
+        });
+    }
+    let mut measured = Measured {
+        latency: new_histogram(),
+        errors: 0,
+        elapsed: Duration::ZERO,
+    };
+    let mut first_error = None;
+    while let Some(joined) = tasks.join_next().await {
+        let (latency, errors, error) = joined.context("benchmark client panicked")?;
+        measured.latency.add(&latency)?;
+        measured.errors += errors;
+        if first_error.is_none() {
+            first_error = error;
+        }
+    }
+    measured.elapsed = start.elapsed();
+    Ok((measured, first_error))
 }
 
 /// A latency histogram in microseconds (1 µs .. 10 min, 3 significant digits).
@@ -341,60 +398,32 @@ async fn run_ops(
     clients: usize,
     ops: u64,
 ) -> anyhow::Result<Measured> {
-    let next = Arc::new(AtomicU64::new(0));
     // Puts of this run are numbered after all earlier ones, so every put key
     // of the endpoint is the next one in the scattered sequence.
     let first_put = shared.written.load(Ordering::SeqCst);
     let run = shared.runs.fetch_add(1, Ordering::SeqCst);
-    let start = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for task in 0..clients {
-        let mut worker = Worker {
-            kv: kvs[task % kvs.len()].clone(),
-            shared: shared.clone(),
-            rng: SplitMix64(0x5eed_0000 + task as u64),
-            txn_prefix: format!("/bench/txn/r{run}/t{task}/"),
-            txn_keys: (shared.keys / clients as u64).max(1),
-            revisions: HashMap::new(),
-            first_put,
-        };
-        let next = next.clone();
-        tasks.spawn(async move {
-            let mut latency = new_histogram();
-            let mut errors = 0u64;
-            let mut first_error = None;
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= ops {
-                    break;
-                }
-                let sent = Instant::now();
-                match worker.op(workload, i).await {
-                    Ok(()) => latency.saturating_record(micros(sent.elapsed())),
-                    Err(error) => {
-                        errors += 1;
-                        first_error.get_or_insert(error);
-                    }
-                }
-            }
-            (latency, errors, first_error)
-        });
-    }
-    let mut measured = Measured {
-        latency: new_histogram(),
-        errors: 0,
-        elapsed: Duration::ZERO,
-    };
-    let mut first_error = None;
-    while let Some(joined) = tasks.join_next().await {
-        let (latency, errors, error) = joined.context("benchmark client panicked")?;
-        measured.latency.add(&latency)?;
-        measured.errors += errors;
-        if first_error.is_none() {
-            first_error = error;
-        }
-    }
-    measured.elapsed = start.elapsed();
+    // One worker per lane; a lane runs one operation at a time, so its
+    // lock is never contended.
+    let workers: Arc<Vec<tokio::sync::Mutex<Worker>>> = Arc::new(
+        (0..clients)
+            .map(|task| {
+                tokio::sync::Mutex::new(Worker {
+                    kv: kvs[task % kvs.len()].clone(),
+                    shared: shared.clone(),
+                    rng: SplitMix64(0x5eed_0000 + task as u64),
+                    txn_prefix: format!("/bench/txn/r{run}/t{task}/"),
+                    txn_keys: (shared.keys / clients as u64).max(1),
+                    revisions: HashMap::new(),
+                    first_put,
+                })
+            })
+            .collect(),
+    );
+    let (measured, first_error) = drive(clients, ops, move |lane, i| {
+        let workers = Arc::clone(&workers);
+        async move { workers[lane].lock().await.op(workload, i).await }
+    })
+    .await?;
     if workload == Workload::Put {
         shared.written.fetch_add(ops, Ordering::SeqCst);
     }

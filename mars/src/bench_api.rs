@@ -21,7 +21,6 @@ mod server;
 use std::fmt::Write as _;
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -32,7 +31,7 @@ use http::{Method, StatusCode};
 use client::Api;
 use server::{Memory, Spawned};
 
-use crate::bench::{micros, new_histogram};
+use crate::bench::{drive, micros, new_histogram};
 
 #[derive(Debug, clap::Args)]
 pub struct ApiBenchArgs {
@@ -653,56 +652,18 @@ where
     F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
 {
-    let op = Arc::new(op);
-    let next = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for lane in 0..clients {
-        let (op, next) = (Arc::clone(&op), Arc::clone(&next));
-        tasks.spawn(async move {
-            let mut latency = new_histogram();
-            let mut errors = 0u64;
-            let mut first_error = None;
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= ops {
-                    break;
-                }
-                let sent = Instant::now();
-                match op(lane, i).await {
-                    Ok(()) => latency.saturating_record(micros(sent.elapsed())),
-                    Err(error) => {
-                        errors += 1;
-                        first_error.get_or_insert(error);
-                    }
-                }
-            }
-            (latency, errors, first_error)
-        });
-    }
-    let mut run = Run {
-        clients,
-        ops: 0,
-        errors: 0,
-        elapsed: Duration::ZERO,
-        latency: new_histogram(),
-        cpu: None,
-    };
-    let mut first_error = None;
-    while let Some(joined) = tasks.join_next().await {
-        let (latency, errors, error) = joined.context("benchmark client panicked")?;
-        run.latency.add(&latency)?;
-        run.errors += errors;
-        if first_error.is_none() {
-            first_error = error;
-        }
-    }
-    run.elapsed = started.elapsed();
-    run.ops = run.latency.len();
+    let (measured, first_error) = drive(clients, ops, op).await?;
     if let Some(error) = first_error {
-        eprintln!("   {} errors, first: {error:#}", run.errors);
+        eprintln!("   {} errors, first: {error:#}", measured.errors);
     }
-    Ok(run)
+    Ok(Run {
+        clients,
+        ops: measured.latency.len(),
+        errors: measured.errors,
+        elapsed: measured.elapsed,
+        latency: measured.latency,
+        cpu: None,
+    })
 }
 
 /// Timed full LISTs of one source.

@@ -5,7 +5,9 @@
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
-use super::fields::{arr, child, get, index, key, obj as object_of, str_at, str_or_empty};
+use super::fields::{
+    arr, child, get, index, invalid_each, key, obj as object_of, str_at, str_or_empty,
+};
 use super::meta::{self, NameRule};
 use super::names;
 use super::pod;
@@ -199,13 +201,11 @@ pub fn validate_namespace(obj: &Value, old: Option<&Value>) -> Vec<FieldError> {
     let mut errs = meta::validate_object_meta(obj, false, NameRule::Label);
     let spec = get(obj, "spec").unwrap_or(&NULL);
     for finalizer in arr(spec, "finalizers").iter().filter_map(Value::as_str) {
-        for msg in names::qualified_name(finalizer) {
-            errs.push(FieldError::invalid(
-                "spec.finalizers",
-                &json!(finalizer),
-                msg,
-            ));
-        }
+        errs.extend(invalid_each(
+            "spec.finalizers",
+            finalizer,
+            names::qualified_name(finalizer),
+        ));
         errs.extend(meta::kube_finalizer_name(finalizer, "spec.finalizers"));
     }
     errs
@@ -219,13 +219,11 @@ pub fn validate_node(obj: &Value, old: Option<&Value>) -> Vec<FieldError> {
     for (i, taint) in arr(spec, "taints").iter().enumerate() {
         let path = index("spec.taints", i);
         let taint_key = str_or_empty(taint, "key");
-        for msg in names::qualified_name(taint_key) {
-            errs.push(FieldError::invalid(
-                child(&path, "key"),
-                &json!(taint_key),
-                msg,
-            ));
-        }
+        errs.extend(invalid_each(
+            child(&path, "key"),
+            taint_key,
+            names::qualified_name(taint_key),
+        ));
         let value = str_or_empty(taint, "value");
         let msgs = names::label_value(value);
         if !msgs.is_empty() {
@@ -286,9 +284,11 @@ pub fn validate_event(obj: &Value, old: Option<&Value>) -> Vec<FieldError> {
             ));
         }
     }
-    for msg in names::dns1123_subdomain(namespace) {
-        errs.push(FieldError::invalid("namespace", &json!(namespace), msg));
-    }
+    errs.extend(invalid_each(
+        "namespace",
+        namespace,
+        names::dns1123_subdomain(namespace),
+    ));
     errs
 }
 
@@ -325,13 +325,11 @@ fn validate_access_modes(spec: &Value, path: &str, required_detail: &str) -> Vec
 fn validate_class_and_mode(spec: &Value, path: &str) -> Vec<FieldError> {
     let mut errs = Vec::new();
     if let Some(class) = str_at(spec, "storageClassName").filter(|c| !c.is_empty()) {
-        for msg in names::dns1123_subdomain(class) {
-            errs.push(FieldError::invalid(
-                child(path, "storageClassName"),
-                &json!(class),
-                msg,
-            ));
-        }
+        errs.extend(invalid_each(
+            child(path, "storageClassName"),
+            class,
+            names::dns1123_subdomain(class),
+        ));
     }
     if let Some(mode) = str_at(spec, "volumeMode")
         && !VOLUME_MODES.contains(&mode)

@@ -95,6 +95,20 @@ pub fn semantic_eq(a: Option<&Value>, b: Option<&Value>) -> bool {
     }
 }
 
+/// An `Invalid` error at `field` for each message a name check
+/// (`names::dns1123_label` …) returned about `value`.
+pub fn invalid_each(
+    field: impl Into<String>,
+    value: impl serde::Serialize,
+    messages: Vec<String>,
+) -> impl Iterator<Item = FieldError> {
+    let field = field.into();
+    let value = serde_json::to_value(value).unwrap_or(Value::Null);
+    messages
+        .into_iter()
+        .map(move |msg| FieldError::invalid(field.clone(), &value, msg))
+}
+
 /// An `Invalid value` error whose value is already rendered (Go `%#v`).
 pub fn invalid_rendered(field: impl Into<String>, rendered: &str, detail: &str) -> FieldError {
     let mut message = format!("Invalid value: {rendered}");

@@ -4,7 +4,9 @@
 
 use serde_json::{Value, json};
 
-use super::fields::{arr, child, get, go_quote, index, key, obj, str_at, str_or_empty};
+use super::fields::{
+    arr, child, get, go_quote, index, invalid_each, key, obj, str_at, str_or_empty,
+};
 use super::names;
 use crate::FieldError;
 
@@ -94,13 +96,11 @@ fn validate_meta_common(meta: &Value, namespaced: bool) -> Vec<FieldError> {
         if namespace.is_empty() {
             errs.push(FieldError::required("metadata.namespace", ""));
         } else {
-            for msg in names::dns1123_label(namespace) {
-                errs.push(FieldError::invalid(
-                    "metadata.namespace",
-                    &json!(namespace),
-                    msg,
-                ));
-            }
+            errs.extend(invalid_each(
+                "metadata.namespace",
+                namespace,
+                names::dns1123_label(namespace),
+            ));
         }
     } else if !namespace.is_empty() {
         errs.push(FieldError::forbidden(
@@ -131,13 +131,9 @@ pub fn validate_labels(labels: Option<&Value>, path: &str) -> Vec<FieldError> {
     let mut keys: Vec<&String> = labels.keys().collect();
     keys.sort();
     for k in keys {
-        for msg in names::qualified_name(k) {
-            errs.push(FieldError::invalid(path, &json!(k), msg));
-        }
+        errs.extend(invalid_each(path, k, names::qualified_name(k)));
         let value = labels[k.as_str()].as_str().unwrap_or("");
-        for msg in names::label_value(value) {
-            errs.push(FieldError::invalid(path, &json!(value), msg));
-        }
+        errs.extend(invalid_each(path, value, names::label_value(value)));
     }
     errs
 }
@@ -152,9 +148,11 @@ pub fn validate_annotations(annotations: Option<&Value>, path: &str) -> Vec<Fiel
     keys.sort();
     let mut total = 0;
     for k in keys {
-        for msg in names::qualified_name(&k.to_lowercase()) {
-            errs.push(FieldError::invalid(path, &json!(k), msg));
-        }
+        errs.extend(invalid_each(
+            path,
+            k,
+            names::qualified_name(&k.to_lowercase()),
+        ));
         total += k.len() + annotations[k.as_str()].as_str().map_or(0, str::len);
     }
     if total > TOTAL_ANNOTATION_SIZE {
@@ -219,9 +217,7 @@ fn validate_finalizers(meta: &Value) -> Vec<FieldError> {
         .collect();
     let mut errs = Vec::new();
     for f in &finalizers {
-        for msg in names::qualified_name(f) {
-            errs.push(FieldError::invalid(path, &json!(f), msg));
-        }
+        errs.extend(invalid_each(path, f, names::qualified_name(f)));
     }
     if finalizers.contains(&"orphan") && finalizers.contains(&"foregroundDeletion") {
         errs.push(FieldError::invalid(
@@ -375,22 +371,18 @@ fn validate_selector_requirement(expr: &Value, path: &str) -> Vec<FieldError> {
         )),
     }
     let label_key = str_or_empty(expr, "key");
-    for msg in names::qualified_name(label_key) {
-        errs.push(FieldError::invalid(
-            child(path, "key"),
-            &json!(label_key),
-            msg,
-        ));
-    }
+    errs.extend(invalid_each(
+        child(path, "key"),
+        label_key,
+        names::qualified_name(label_key),
+    ));
     for (i, value) in values.iter().enumerate() {
         let value = value.as_str().unwrap_or("");
-        for msg in names::label_value(value) {
-            errs.push(FieldError::invalid(
-                index(&child(path, "values"), i),
-                &json!(value),
-                msg,
-            ));
-        }
+        errs.extend(invalid_each(
+            index(&child(path, "values"), i),
+            value,
+            names::label_value(value),
+        ));
     }
     errs
 }

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::apps::{not_more_than_100_percent, positive_int_or_percent};
 use super::fields::{
-    arr, child, get, go_quote, index, int_at, invalid_rendered, str_at, str_or_empty,
+    arr, child, get, go_quote, index, int_at, invalid_each, invalid_rendered, str_at, str_or_empty,
 };
 use super::meta::{self, NameRule};
 use super::names;
@@ -55,13 +55,11 @@ pub fn validate_ingress(obj: &Value, old: Option<&Value>) -> Vec<FieldError> {
         errs.extend(validate_ingress_rule(rule, &index("spec.rules", i)));
     }
     if let Some(class) = str_at(spec, "ingressClassName") {
-        for msg in names::dns1123_subdomain(class) {
-            errs.push(FieldError::invalid(
-                "spec.ingressClassName",
-                &json!(class),
-                msg,
-            ));
-        }
+        errs.extend(invalid_each(
+            "spec.ingressClassName",
+            class,
+            names::dns1123_subdomain(class),
+        ));
     }
     if old.is_none() {
         let annotation = get(obj, "metadata")
@@ -213,9 +211,7 @@ fn validate_service_backend(service: &Value, path: &str) -> Vec<FieldError> {
     if name.is_empty() {
         errs.push(FieldError::required(&name_path, ""));
     } else {
-        for msg in names::dns1035_label(name) {
-            errs.push(FieldError::invalid(&name_path, &json!(name), msg));
-        }
+        errs.extend(invalid_each(&name_path, name, names::dns1035_label(name)));
     }
     let port = get(service, "port").unwrap_or(&NULL);
     let port_name = str_or_empty(port, "name");
@@ -227,22 +223,18 @@ fn validate_service_backend(service: &Value, path: &str) -> Vec<FieldError> {
             "cannot set both port name & port number",
         )),
         (false, true) => {
-            for msg in names::port_name(port_name) {
-                errs.push(FieldError::invalid(
-                    format!("{path}.service.port.name"),
-                    &json!(port_name),
-                    msg,
-                ));
-            }
+            errs.extend(invalid_each(
+                format!("{path}.service.port.name"),
+                port_name,
+                names::port_name(port_name),
+            ));
         }
         (true, false) => {
-            for msg in names::port_num(port_number) {
-                errs.push(FieldError::invalid(
-                    format!("{path}.service.port.number"),
-                    &json!(port_number),
-                    msg,
-                ));
-            }
+            errs.extend(invalid_each(
+                format!("{path}.service.port.number"),
+                port_number,
+                names::port_num(port_number),
+            ));
         }
         (true, true) => errs.push(FieldError::required(
             path,
@@ -348,19 +340,19 @@ fn validate_network_policy_port(port: &Value, path: &str) -> Vec<FieldError> {
                     "may not be specified when `port` is non-numeric",
                 ));
             }
-            for msg in names::port_name(name) {
-                errs.push(FieldError::invalid(child(path, "port"), &json!(name), msg));
-            }
+            errs.extend(invalid_each(
+                child(path, "port"),
+                name,
+                names::port_name(name),
+            ));
         }
         Some(number) => {
             let number = number.as_i64().unwrap_or(0);
-            for msg in names::port_num(number) {
-                errs.push(FieldError::invalid(
-                    child(path, "port"),
-                    &json!(number),
-                    msg,
-                ));
-            }
+            errs.extend(invalid_each(
+                child(path, "port"),
+                number,
+                names::port_num(number),
+            ));
             if let Some(end) = end_port {
                 if end < number {
                     errs.push(FieldError::invalid(
@@ -369,13 +361,11 @@ fn validate_network_policy_port(port: &Value, path: &str) -> Vec<FieldError> {
                         "must be greater than or equal to `port`",
                     ));
                 }
-                for msg in names::port_num(end) {
-                    errs.push(FieldError::invalid(
-                        child(path, "endPort"),
-                        &json!(end),
-                        msg,
-                    ));
-                }
+                errs.extend(invalid_each(
+                    child(path, "endPort"),
+                    end,
+                    names::port_num(end),
+                ));
             }
         }
         None => {
@@ -492,9 +482,11 @@ pub fn validate_horizontal_pod_autoscaler(obj: &Value, old: Option<&Value>) -> V
         if value.is_empty() {
             errs.push(FieldError::required(path, ""));
         } else {
-            for msg in names::path_segment_name(value, false) {
-                errs.push(FieldError::invalid(&path, &json!(value), msg));
-            }
+            errs.extend(invalid_each(
+                &path,
+                value,
+                names::path_segment_name(value, false),
+            ));
         }
     }
     errs
@@ -607,9 +599,11 @@ pub fn validate_role_binding(
     if name.is_empty() {
         errs.push(FieldError::required("roleRef.name", ""));
     } else {
-        for msg in names::path_segment_name(name, false) {
-            errs.push(FieldError::invalid("roleRef.name", &json!(name), msg));
-        }
+        errs.extend(invalid_each(
+            "roleRef.name",
+            name,
+            names::path_segment_name(name, false),
+        ));
     }
     for (i, subject) in arr(obj, "subjects").iter().enumerate() {
         errs.extend(validate_subject(subject, namespaced, &index("subjects", i)));
@@ -647,9 +641,11 @@ fn validate_subject(subject: &Value, namespaced: bool, path: &str) -> Vec<FieldE
     match str_or_empty(subject, "kind") {
         "ServiceAccount" => {
             if !name.is_empty() {
-                for msg in names::dns1123_subdomain(name) {
-                    errs.push(FieldError::invalid(child(path, "name"), &json!(name), msg));
-                }
+                errs.extend(invalid_each(
+                    child(path, "name"),
+                    name,
+                    names::dns1123_subdomain(name),
+                ));
             }
             if !api_group.is_empty() {
                 errs.push(FieldError::not_supported(

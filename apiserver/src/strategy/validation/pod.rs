@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use super::fields::{arr, child, get, index, int_at, key, obj, str_at, str_or_empty};
+use super::fields::{arr, child, get, index, int_at, invalid_each, key, obj, str_at, str_or_empty};
 use super::meta::{self, NameRule};
 use super::names;
 use super::quantity::Quantity;
@@ -578,9 +578,11 @@ fn validate_scheduling_gates(spec: &Value, path: &str) -> Vec<FieldError> {
     let mut errs = Vec::new();
     for (i, gate) in arr(spec, "schedulingGates").iter().enumerate() {
         let name = str_or_empty(gate, "name");
-        for msg in names::qualified_name(name) {
-            errs.push(FieldError::invalid(index(&path, i), &json!(name), msg));
-        }
+        errs.extend(invalid_each(
+            index(&path, i),
+            name,
+            names::qualified_name(name),
+        ));
         if !seen.insert(name) {
             errs.push(FieldError::duplicate(index(&path, i), &json!(name)));
         }
@@ -599,9 +601,7 @@ fn validate_container_common(
     if name.is_empty() {
         errs.push(FieldError::required(&name_path, ""));
     } else {
-        for msg in names::dns1123_label(name) {
-            errs.push(FieldError::invalid(&name_path, &json!(name), msg));
-        }
+        errs.extend(invalid_each(&name_path, name, names::dns1123_label(name)));
     }
     if str_or_empty(ctr, "image").is_empty() {
         errs.push(FieldError::required(child(path, "image"), ""));
@@ -742,13 +742,11 @@ fn validate_env(env: &[Value], path: &str) -> Vec<FieldError> {
         if name.is_empty() {
             errs.push(FieldError::required(child(&var_path, "name"), ""));
         } else {
-            for msg in names::env_var_name(name) {
-                errs.push(FieldError::invalid(
-                    child(&var_path, "name"),
-                    &json!(name),
-                    msg,
-                ));
-            }
+            errs.extend(invalid_each(
+                child(&var_path, "name"),
+                name,
+                names::env_var_name(name),
+            ));
         }
         if let Some(value_from) = get(var, "valueFrom") {
             errs.extend(validate_env_value_from(
@@ -900,17 +898,21 @@ fn validate_object_field_selector(selector: &Value, path: &str) -> Vec<FieldErro
 fn validate_key_selector(selector: &Value, path: &str) -> Vec<FieldError> {
     let mut errs = Vec::new();
     let name = str_or_empty(selector, "name");
-    for msg in names::dns1123_subdomain(name) {
-        errs.push(FieldError::invalid(child(path, "name"), &json!(name), msg));
-    }
+    errs.extend(invalid_each(
+        child(path, "name"),
+        name,
+        names::dns1123_subdomain(name),
+    ));
     let key_path = child(path, "key");
     let selector_key = str_or_empty(selector, "key");
     if selector_key.is_empty() {
         errs.push(FieldError::required(&key_path, ""));
     } else {
-        for msg in names::config_map_key(selector_key) {
-            errs.push(FieldError::invalid(&key_path, &json!(selector_key), msg));
-        }
+        errs.extend(invalid_each(
+            &key_path,
+            selector_key,
+            names::config_map_key(selector_key),
+        ));
     }
     errs
 }
@@ -922,13 +924,11 @@ fn validate_env_from(sources: &[Value], path: &str) -> Vec<FieldError> {
         let source_path = index(path, i);
         let prefix = str_or_empty(source, "prefix");
         if !prefix.is_empty() {
-            for msg in names::env_var_name(prefix) {
-                errs.push(FieldError::invalid(
-                    child(&source_path, "prefix"),
-                    &json!(prefix),
-                    msg,
-                ));
-            }
+            errs.extend(invalid_each(
+                child(&source_path, "prefix"),
+                prefix,
+                names::env_var_name(prefix),
+            ));
         }
         let mut count = 0;
         for kind in ["configMapRef", "secretRef"] {
@@ -941,9 +941,11 @@ fn validate_env_from(sources: &[Value], path: &str) -> Vec<FieldError> {
             if name.is_empty() {
                 errs.push(FieldError::required(name_path, ""));
             } else {
-                for msg in names::dns1123_subdomain(&names::mask_trailing_dash(name)) {
-                    errs.push(FieldError::invalid(&name_path, &json!(name), msg));
-                }
+                errs.extend(invalid_each(
+                    &name_path,
+                    name,
+                    names::dns1123_subdomain(&names::mask_trailing_dash(name)),
+                ));
             }
         }
         match count {
@@ -1264,13 +1266,11 @@ pub fn validate_tolerations(tolerations: &[Value], path: &str) -> Vec<FieldError
         let effect = str_or_empty(toleration, "effect");
         let value = str_or_empty(toleration, "value");
         if !t_key.is_empty() {
-            for msg in names::qualified_name(t_key) {
-                errs.push(FieldError::invalid(
-                    child(&t_path, "key"),
-                    &json!(t_key),
-                    msg,
-                ));
-            }
+            errs.extend(invalid_each(
+                child(&t_path, "key"),
+                t_key,
+                names::qualified_name(t_key),
+            ));
         }
         if t_key.is_empty() && operator != "Exists" {
             errs.push(FieldError::invalid(

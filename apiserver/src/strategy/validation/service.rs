@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::fields::{
     arr, child, duplicate_rendered, get, go_int_or_string, go_quote, go_string_slice, index,
-    int_at, invalid_rendered, str_at, str_or_empty,
+    int_at, invalid_each, invalid_rendered, str_at, str_or_empty,
 };
 use super::meta::{self, NameRule};
 use super::names;
@@ -169,9 +169,11 @@ fn validate_type_specific(spec: &Value, service_type: &str) -> Vec<FieldError> {
             if cname.is_empty() {
                 errs.push(FieldError::required("spec.externalName", ""));
             } else {
-                for msg in names::dns1123_subdomain(cname) {
-                    errs.push(FieldError::invalid("spec.externalName", &json!(cname), msg));
-                }
+                errs.extend(invalid_each(
+                    "spec.externalName",
+                    cname,
+                    names::dns1123_subdomain(cname),
+                ));
             }
         }
         _ => {}
@@ -191,9 +193,7 @@ fn validate_service_port(
     if require_name && name.is_empty() {
         errs.push(FieldError::required(&name_path, ""));
     } else if !name.is_empty() {
-        for msg in names::dns1123_label(name) {
-            errs.push(FieldError::invalid(&name_path, &json!(name), msg));
-        }
+        errs.extend(invalid_each(&name_path, name, names::dns1123_label(name)));
         if !seen.insert(name.to_string()) {
             errs.push(FieldError::duplicate(&name_path, &json!(name)));
         }
@@ -211,13 +211,11 @@ fn validate_service_port(
         &child(path, "targetPort"),
     ));
     if let Some(app_protocol) = str_at(port, "appProtocol") {
-        for msg in names::qualified_name(app_protocol) {
-            errs.push(FieldError::invalid(
-                child(path, "appProtocol"),
-                &json!(app_protocol),
-                msg,
-            ));
-        }
+        errs.extend(invalid_each(
+            child(path, "appProtocol"),
+            app_protocol,
+            names::qualified_name(app_protocol),
+        ));
     }
     errs
 }
@@ -471,22 +469,18 @@ fn validate_endpoint_address(address: &Value, path: &str) -> Vec<FieldError> {
     }
     let hostname = str_or_empty(address, "hostname");
     if !hostname.is_empty() {
-        for msg in names::dns1123_label(hostname) {
-            errs.push(FieldError::invalid(
-                child(path, "hostname"),
-                &json!(hostname),
-                msg,
-            ));
-        }
+        errs.extend(invalid_each(
+            child(path, "hostname"),
+            hostname,
+            names::dns1123_label(hostname),
+        ));
     }
     if let Some(node) = str_at(address, "nodeName") {
-        for msg in names::dns1123_subdomain(node) {
-            errs.push(FieldError::invalid(
-                child(path, "nodeName"),
-                &json!(node),
-                msg,
-            ));
-        }
+        errs.extend(invalid_each(
+            child(path, "nodeName"),
+            node,
+            names::dns1123_subdomain(node),
+        ));
     }
     if let Some(parsed) = parsed {
         errs.extend(non_special_ip(ip, parsed, &ip_path));
@@ -500,9 +494,11 @@ fn validate_endpoint_port(port: &Value, require_name: bool, path: &str) -> Vec<F
     if require_name && name.is_empty() {
         errs.push(FieldError::required(child(path, "name"), ""));
     } else if !name.is_empty() {
-        for msg in names::dns1123_label(name) {
-            errs.push(FieldError::invalid(child(path, "name"), &json!(name), msg));
-        }
+        errs.extend(invalid_each(
+            child(path, "name"),
+            name,
+            names::dns1123_label(name),
+        ));
     }
     errs.extend(port_number_errors(
         int_at(port, "port").unwrap_or(0),
@@ -537,9 +533,11 @@ pub fn validate_endpoint_slice(obj: &Value, old: Option<&Value>) -> Vec<FieldErr
         let path = index("ports", i);
         let name = str_or_empty(port, "name");
         if !name.is_empty() {
-            for msg in names::dns1123_label(name) {
-                errs.push(FieldError::invalid(child(&path, "name"), &json!(name), msg));
-            }
+            errs.extend(invalid_each(
+                child(&path, "name"),
+                name,
+                names::dns1123_label(name),
+            ));
         }
         if !names_seen.insert(name) {
             errs.push(FieldError::duplicate(child(&path, "name"), &json!(name)));
@@ -610,13 +608,11 @@ fn validate_slice_endpoint(endpoint: &Value, address_type: &str, path: &str) -> 
         }
     }
     if let Some(hostname) = str_at(endpoint, "hostname") {
-        for msg in names::dns1123_label(hostname) {
-            errs.push(FieldError::invalid(
-                child(path, "hostname"),
-                &json!(hostname),
-                msg,
-            ));
-        }
+        errs.extend(invalid_each(
+            child(path, "hostname"),
+            hostname,
+            names::dns1123_label(hostname),
+        ));
     }
     errs
 }

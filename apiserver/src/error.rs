@@ -144,6 +144,12 @@ pub enum ApiError {
         name: String,
         detail: String,
     },
+    /// Server-side apply would change fields other managers own.
+    #[error("{message}")]
+    ApplyConflict {
+        message: String,
+        causes: Vec<FieldError>,
+    },
     /// Field validation failed.
     #[error("{kind} \"{name}\" is invalid: {}", causes_line(.causes))]
     Invalid {
@@ -216,7 +222,9 @@ impl ApiError {
     pub fn code(&self) -> u16 {
         match self {
             ApiError::NotFound { .. } | ApiError::NoRoute => 404,
-            ApiError::AlreadyExists { .. } | ApiError::Conflict { .. } => 409,
+            ApiError::AlreadyExists { .. }
+            | ApiError::Conflict { .. }
+            | ApiError::ApplyConflict { .. } => 409,
             ApiError::Invalid { .. } => 422,
             ApiError::BadRequest(_) => 400,
             ApiError::Forbidden { .. } => 403,
@@ -238,7 +246,7 @@ impl ApiError {
         match self {
             ApiError::NotFound { .. } | ApiError::NoRoute => "NotFound",
             ApiError::AlreadyExists { .. } => "AlreadyExists",
-            ApiError::Conflict { .. } => "Conflict",
+            ApiError::Conflict { .. } | ApiError::ApplyConflict { .. } => "Conflict",
             ApiError::Invalid { .. } => "Invalid",
             ApiError::BadRequest(_) => "BadRequest",
             ApiError::Forbidden { .. } => "Forbidden",
@@ -292,6 +300,10 @@ impl ApiError {
                     .collect();
                 Some(d)
             }
+            ApiError::ApplyConflict { causes, .. } => Some(json!({"causes": causes
+                .iter()
+                .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
+                .collect::<Vec<_>>()})),
             ApiError::NoRoute | ApiError::MethodNotAllowed | ApiError::NotAcceptable(_) => {
                 Some(json!({}))
             }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::registry::{ListOptions, Registry};
+use crate::registry::{ListOptions, Registry, Write};
 use crate::resources::{self, ResourceDef, Subresource};
 
 /// The finalizer this cleanup owns.
@@ -105,9 +105,10 @@ async fn release(
             namespaces,
             None,
             name,
-            Some(Subresource::Finalize),
-            false,
-            None,
+            Write {
+                subresource: Some(Subresource::Finalize),
+                ..Write::internal()
+            },
             |ns| {
                 let mut next = ns.clone();
                 if let Some(list) = next["spec"]["finalizers"].as_array_mut() {

@@ -165,7 +165,10 @@ async fn ensure_system_namespaces(registry: &Arc<Registry>) {
     };
     for name in SYSTEM_NAMESPACES {
         let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
-        match registry.create(namespaces, None, ns, false).await {
+        match registry
+            .create(namespaces, None, ns, crate::registry::Write::internal())
+            .await
+        {
             Ok(_) | Err(crate::ApiError::AlreadyExists { .. }) => {}
             Err(error) => {
                 tracing::warn!(namespace = name, %error, "cannot create a system namespace")

@@ -33,6 +33,8 @@ pub struct Call<'a> {
     pub query: Query,
     pub output: negotiation::Output,
     pub accept_encoding: Option<String>,
+    /// Names the field manager of writes that do not say `fieldManager`.
+    pub user_agent: Option<String>,
 }
 
 impl Call<'_> {
@@ -98,6 +100,10 @@ where
         output: negotiation::output(accept)?,
         accept_encoding: headers
             .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        user_agent: headers
+            .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
     };

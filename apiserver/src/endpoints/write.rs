@@ -9,17 +9,49 @@ use serde_json::{Value, json};
 
 use super::{Call, list_options, output};
 use crate::error::ApiError;
+use crate::fields::{self, FieldValidation};
 use crate::negotiation::{self, BodyType};
-use crate::patch;
-use crate::registry::Deleted;
 use crate::registry::lifecycle;
+use crate::registry::{Deleted, Write};
 use crate::request::Verb;
 use crate::resources::{ResourceDef, Subresource};
 use crate::response::Body;
 use crate::selectors::LabelSelector;
+use mars_merge::patch;
 
 /// How many deletes of one deletecollection run at once.
 const DELETE_COLLECTION_PARALLELISM: usize = 64;
+
+/// What every write of one request shares: dry run, field validation and
+/// the field manager it is recorded under.
+struct Options {
+    dry_run: bool,
+    validation: FieldValidation,
+    manager: String,
+}
+
+impl Options {
+    fn of(call: &Call<'_>) -> Result<Self, ApiError> {
+        Ok(Self {
+            dry_run: call.dry_run()?,
+            validation: FieldValidation::parse(call.query.get("fieldValidation"))?,
+            manager: fields::manager_name(
+                call.query.get("fieldManager"),
+                call.user_agent.as_deref(),
+            )?,
+        })
+    }
+
+    /// A registry write attributed to this request's manager.
+    fn write(&self, subresource: Option<Subresource>) -> Write<'_> {
+        Write {
+            subresource,
+            dry_run: self.dry_run,
+            pinned: None,
+            manager: Some(&self.manager),
+        }
+    }
+}
 
 /// Serves a write verb with its body.
 pub async fn serve(
@@ -28,13 +60,13 @@ pub async fn serve(
     content_type: Option<&str>,
     body: Bytes,
 ) -> Result<Response<Body>, ApiError> {
-    let dry_run = call.dry_run()?;
+    let options = Options::of(call)?;
     match verb {
-        Verb::Create => create(call, content_type, &body, dry_run).await,
-        Verb::Update => update(call, content_type, &body, dry_run).await,
-        Verb::Patch => patch(call, content_type, &body, dry_run).await,
-        Verb::Delete => delete(call, content_type, &body, dry_run).await,
-        _ => delete_collection(call, content_type, &body, dry_run).await,
+        Verb::Create => create(call, content_type, &body, &options).await,
+        Verb::Update => update(call, content_type, &body, &options).await,
+        Verb::Patch => patch(call, content_type, &body, &options).await,
+        Verb::Delete => delete(call, content_type, &body, options.dry_run).await,
+        _ => delete_collection(call, content_type, &body, options.dry_run).await,
     }
 }
 
@@ -62,15 +94,32 @@ fn decode_body(content_type: Option<&str>, body: &[u8], kind: &str) -> Result<Va
     negotiation::decode(body, kind, yaml)
 }
 
+/// The body again when it is JSON, for the duplicate-field check.
+fn json_body<'b>(content_type: Option<&str>, body: &'b [u8]) -> Option<&'b [u8]> {
+    matches!(negotiation::body_type(content_type), Ok(BodyType::Json)).then_some(body)
+}
+
+/// `Warning` headers (RFC 7234 code 299, as kube-apiserver sends them),
+/// which kubectl prints as `Warning: …`.
+fn with_warnings(mut response: Response<Body>, warnings: &[String]) -> Response<Body> {
+    for warning in warnings {
+        let escaped = warning.replace('\\', "\\\\").replace('"', "\\\"");
+        if let Ok(value) = http::HeaderValue::from_str(&format!("299 - \"{escaped}\"")) {
+            response.headers_mut().append(http::header::WARNING, value);
+        }
+    }
+    response
+}
+
 async fn create(
     call: &Call<'_>,
     content_type: Option<&str>,
     body: &[u8],
-    dry_run: bool,
+    options: &Options,
 ) -> Result<Response<Body>, ApiError> {
     let resource = call.resource;
     if call.subresource == Some(Subresource::Binding) {
-        return bind(call, content_type, body, dry_run).await;
+        return bind(call, content_type, body, options.dry_run).await;
     }
     if call.name.is_some() {
         return Err(ApiError::MethodNotAllowed);
@@ -84,13 +133,17 @@ async fn create(
             &self_subject_review(call),
         ));
     }
+    let warnings = options
+        .validation
+        .check(resource, &mut obj, json_body(content_type, body))?;
     lifecycle::settle_namespace(resource, &mut obj, call.namespace())?;
     let created = call
         .api
         .registry
-        .create(resource, call.namespace(), obj, dry_run)
+        .create(resource, call.namespace(), obj, options.write(None))
         .await?;
-    Ok(output::value(call, StatusCode::CREATED, &created))
+    let response = output::value(call, StatusCode::CREATED, &created);
+    Ok(with_warnings(response, &warnings))
 }
 
 fn self_subject_review(call: &Call<'_>) -> Value {
@@ -114,15 +167,18 @@ async fn update(
     call: &Call<'_>,
     content_type: Option<&str>,
     body: &[u8],
-    dry_run: bool,
+    options: &Options,
 ) -> Result<Response<Body>, ApiError> {
     let name = call.name()?;
     let resource = call.resource;
     if call.subresource == Some(Subresource::Scale) {
         let scale = decode_body(content_type, body, "Scale")?;
-        return write_scale(call, name, &scale, dry_run).await;
+        return write_scale(call, name, &scale, options).await;
     }
-    let obj = decode_body(content_type, body, resource.kind)?;
+    let mut obj = decode_body(content_type, body, resource.kind)?;
+    let warnings = options
+        .validation
+        .check(resource, &mut obj, json_body(content_type, body))?;
     let (written, created) = call
         .api
         .registry
@@ -130,9 +186,8 @@ async fn update(
             resource,
             call.namespace(),
             name,
-            call.subresource,
             obj,
-            dry_run,
+            options.write(call.subresource),
         )
         .await?;
     let status = if created {
@@ -140,24 +195,25 @@ async fn update(
     } else {
         StatusCode::OK
     };
-    Ok(output::value(call, status, &written))
+    Ok(with_warnings(
+        output::value(call, status, &written),
+        &warnings,
+    ))
 }
 
 async fn patch(
     call: &Call<'_>,
     content_type: Option<&str>,
     body: &[u8],
-    dry_run: bool,
+    options: &Options,
 ) -> Result<Response<Body>, ApiError> {
-    let name = call.name()?;
-    let resource = call.resource;
     let kind = negotiation::body_type(content_type)?;
     let patch_doc: Value = match kind {
-        BodyType::ApplyPatch => negotiation::decode(body, resource.kind, true)?,
+        BodyType::ApplyPatch => negotiation::decode(body, call.resource.kind, true)?,
         BodyType::JsonPatch => serde_json::from_slice(body)
             .map_err(|e| ApiError::BadRequest(format!("error decoding patch: {e}")))?,
         BodyType::MergePatch | BodyType::StrategicMergePatch => {
-            negotiation::decode(body, resource.kind, false)?
+            negotiation::decode(body, call.resource.kind, false)?
         }
         BodyType::Json | BodyType::Yaml | BodyType::Protobuf => {
             return Err(ApiError::UnsupportedMediaType(
@@ -165,13 +221,14 @@ async fn patch(
             ));
         }
     };
-    let apply = |current: &Value| -> Result<Value, ApiError> {
-        let patched = match kind {
-            BodyType::JsonPatch => patch::json_patch(current, &patch_doc),
-            BodyType::MergePatch => Ok(patch::merge_patch(current, &patch_doc)),
-            _ => patch::strategic_merge_patch(current, &patch_doc),
-        };
-        let patched = patched.map_err(|e| {
+    if kind == BodyType::ApplyPatch {
+        return apply(call, patch_doc, options).await;
+    }
+    let name = call.name()?;
+    let resource = call.resource;
+    let scale = call.subresource == Some(Subresource::Scale);
+    let patched = |current: &Value| -> Result<Value, ApiError> {
+        let invalid = |e: patch::PatchError| {
             ApiError::invalid(
                 resource,
                 name,
@@ -181,47 +238,103 @@ async fn patch(
                     message: e.to_string(),
                 }],
             )
-        })?;
-        Ok(patched)
+        };
+        match kind {
+            BodyType::JsonPatch => patch::json_patch(current, &patch_doc).map_err(invalid),
+            // A Scale has no lists to merge by key.
+            BodyType::MergePatch => Ok(patch::merge_patch(current, &patch_doc)),
+            _ if scale => Ok(patch::merge_patch(current, &patch_doc)),
+            _ => fields::strategic_merge_patch(resource, current, &patch_doc),
+        }
     };
-    if call.subresource == Some(Subresource::Scale) {
+    if scale {
         let current = call
             .api
             .registry
             .get(resource, call.namespace(), name)
             .await?;
-        let scale = apply(&scale_of(resource, &current.value()))?;
-        return write_scale(call, name, &scale, dry_run).await;
+        let scale = patched(&scale_of(resource, &current.value()))?;
+        return write_scale(call, name, &scale, options).await;
     }
-    let pinned = pinned_revision(&patch_doc);
+    // Duplicates are a property of the patch document; unknown fields are
+    // checked on the patched object, where the patch's fields land.
+    let duplicates = match kind {
+        BodyType::MergePatch | BodyType::StrategicMergePatch => {
+            options.validation.check_duplicates(resource, body)?
+        }
+        _ => Vec::new(),
+    };
+    let mut warnings = Vec::new();
+    let write = Write {
+        pinned: pinned_revision(&patch_doc),
+        ..options.write(call.subresource)
+    };
+    let written = call
+        .api
+        .registry
+        .guaranteed_update(resource, call.namespace(), name, write, |current| {
+            let mut next = patched(current)?;
+            warnings = options.validation.check(resource, &mut next, None)?;
+            Ok(next)
+        })
+        .await?;
+    warnings.splice(0..0, duplicates);
+    Ok(with_warnings(
+        output::value(call, StatusCode::OK, &written),
+        &warnings,
+    ))
+}
+
+/// Server-side apply: merges the configuration into the object (creating
+/// it when missing) and records the manager's ownership.
+async fn apply(
+    call: &Call<'_>,
+    mut config: Value,
+    options: &Options,
+) -> Result<Response<Body>, ApiError> {
+    let name = call.name()?;
+    let resource = call.resource;
+    if call.query.get("fieldManager").is_none() {
+        return Err(ApiError::BadRequest(
+            "PATCH, application/apply-patch+yaml requests require the fieldManager parameter"
+                .into(),
+        ));
+    }
+    let force = call.query.flag("force");
+    lifecycle::check_type(resource, &mut config)?;
+    let warnings = options.validation.check(resource, &mut config, None)?;
+    let body_name = config["metadata"]["name"].as_str().unwrap_or_default();
+    if body_name != name {
+        return Err(ApiError::BadRequest(
+            "the name of the object does not match the name on the URL".into(),
+        ));
+    }
+    let manager = options.manager.as_str();
+    let write = Write {
+        manager: None,
+        ..options.write(call.subresource)
+    };
     let registry = &call.api.registry;
     let result = registry
-        .guaranteed_update(
-            resource,
-            call.namespace(),
-            name,
-            call.subresource,
-            dry_run,
-            pinned,
-            apply,
-        )
+        .guaranteed_update(resource, call.namespace(), name, write, |live| {
+            fields::apply(resource, call.subresource, live, &config, manager, force)
+        })
         .await;
-    match result {
-        // Server-side apply creates what does not exist yet.
-        Err(ApiError::NotFound { .. })
-            if kind == BodyType::ApplyPatch && call.subresource.is_none() =>
-        {
-            let mut obj = patch_doc.clone();
-            lifecycle::check_type(resource, &mut obj)?;
+    let (status, written) = match result {
+        Err(ApiError::NotFound { .. }) if call.subresource.is_none() => {
+            let mut obj = fields::apply(resource, None, &Value::Null, &config, manager, force)?;
             lifecycle::settle_namespace(resource, &mut obj, call.namespace())?;
-            obj["metadata"]["name"] = json!(name);
             let created = registry
-                .create(resource, call.namespace(), obj, dry_run)
+                .create(resource, call.namespace(), obj, write)
                 .await?;
-            Ok(output::value(call, StatusCode::CREATED, &created))
+            (StatusCode::CREATED, created)
         }
-        other => Ok(output::value(call, StatusCode::OK, &other?)),
-    }
+        other => (StatusCode::OK, other?),
+    };
+    Ok(with_warnings(
+        output::value(call, status, &written),
+        &warnings,
+    ))
 }
 
 fn pinned_revision(patch_doc: &Value) -> Option<i64> {
@@ -423,7 +536,7 @@ async fn write_scale(
     call: &Call<'_>,
     name: &str,
     scale: &Value,
-    dry_run: bool,
+    options: &Options,
 ) -> Result<Response<Body>, ApiError> {
     let resource = call.resource;
     let replicas = scale["spec"]["replicas"].as_i64().unwrap_or(0);
@@ -439,23 +552,18 @@ async fn write_scale(
             )],
         });
     }
-    let pinned = pinned_revision(scale);
+    let write = Write {
+        pinned: pinned_revision(scale),
+        ..options.write(None)
+    };
     let written = call
         .api
         .registry
-        .guaranteed_update(
-            resource,
-            call.namespace(),
-            name,
-            None,
-            dry_run,
-            pinned,
-            |current| {
-                let mut next = current.clone();
-                next["spec"]["replicas"] = json!(replicas);
-                Ok(next)
-            },
-        )
+        .guaranteed_update(resource, call.namespace(), name, write, |current| {
+            let mut next = current.clone();
+            next["spec"]["replicas"] = json!(replicas);
+            Ok(next)
+        })
         .await?;
     Ok(output::value(
         call,
@@ -491,9 +599,11 @@ async fn bind(
             call.resource,
             call.namespace(),
             name,
-            Some(Subresource::Binding),
-            dry_run,
-            None,
+            Write {
+                subresource: Some(Subresource::Binding),
+                dry_run,
+                ..Write::internal()
+            },
             |pod| {
                 let current = pod["spec"]["nodeName"].as_str().unwrap_or_default();
                 let conflict = |detail: String| ApiError::conflict(call.resource, name, detail);

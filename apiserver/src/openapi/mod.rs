@@ -20,6 +20,17 @@ use crate::resources::ResourceDef;
 
 pub use gnostic::{V2_PROTOBUF_CONTENT_TYPE, V2_PROTOBUF_MEDIA_TYPE, v2_protobuf};
 
+/// Every definition the served kinds use, in OpenAPI v3 form: the schemas
+/// patches, server-side apply and field validation read.
+pub fn type_definitions(resources: &[ResourceDef]) -> serde_json::Map<String, Value> {
+    schemas::generate(Format::V3, resources, resources)
+}
+
+/// The definition name of a kind (`io.k8s.api.apps.v1.Deployment`).
+pub fn definition_name(group: &str, version: &str, kind: &str) -> String {
+    schemas::definition_name(group, version, kind)
+}
+
 /// `/openapi/v2`: one Swagger 2.0 document of every resource.
 pub fn v2(resources: &[ResourceDef]) -> Value {
     let format = Format::V2;

@@ -21,7 +21,7 @@ use crate::error::ApiError;
 use crate::resources::{ResourceDef, Subresource};
 use crate::strategy::{defaults, validation};
 use crate::watchcache::{CachedObject, WatchCache};
-use crate::{conversion, encoding};
+use crate::{conversion, encoding, fields};
 use allocator::ServiceIps;
 use lifecycle::DeletePlan;
 
@@ -36,6 +36,28 @@ pub enum Deleted {
     Gone(Value),
     /// The object is marked for deletion and waits (finalizers, grace).
     Pending(Value),
+}
+
+/// How a write is made.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Write<'a> {
+    /// The subresource written through, if any.
+    pub subresource: Option<Subresource>,
+    /// Check everything, store nothing (`dryRun=All`).
+    pub dry_run: bool,
+    /// The resourceVersion the stored object must have (else 409).
+    pub pinned: Option<i64>,
+    /// The field manager this write is recorded under as an `Update`;
+    /// `None` for server-side apply, which records its own ownership, and
+    /// for the server's own bookkeeping.
+    pub manager: Option<&'a str>,
+}
+
+impl Write<'_> {
+    /// A plain write: stored, unpinned, unattributed.
+    pub fn internal() -> Self {
+        Self::default()
+    }
 }
 
 /// Registry configuration.
@@ -124,10 +146,14 @@ impl Registry {
         resource: &ResourceDef,
         namespace: Option<&str>,
         mut obj: Value,
-        dry_run: bool,
+        write: Write<'_>,
     ) -> Result<Value, ApiError> {
+        let dry_run = write.dry_run;
         lifecycle::prepare_create(resource, &mut obj, jiff::Timestamp::now());
         defaults::apply_defaults(resource, &mut obj);
+        if let Some(manager) = write.manager {
+            fields::record_update(resource, None, manager, &Value::Null, &mut obj);
+        }
         let name = obj["metadata"]["name"]
             .as_str()
             .unwrap_or_default()
@@ -224,9 +250,8 @@ impl Registry {
         resource: &ResourceDef,
         namespace: Option<&str>,
         name: &str,
-        subresource: Option<Subresource>,
         obj: Value,
-        dry_run: bool,
+        write: Write<'_>,
     ) -> Result<(Value, bool), ApiError> {
         let pinned = obj["metadata"]["resourceVersion"]
             .as_str()
@@ -237,22 +262,21 @@ impl Registry {
             })
             .transpose()?;
         let body = obj;
+        let pinned_write = Write { pinned, ..write };
         let result = self
             .guaranteed_update(
                 resource,
                 namespace,
                 name,
-                subresource,
-                dry_run,
-                pinned,
+                pinned_write,
                 |_| Ok(body.clone()),
             )
             .await;
         match result {
             Err(ApiError::NotFound { .. })
-                if subresource.is_none() && create_on_update(resource) =>
+                if write.subresource.is_none() && create_on_update(resource) =>
             {
-                let created = self.create(resource, namespace, body, dry_run).await?;
+                let created = self.create(resource, namespace, body, write).await?;
                 Ok((created, true))
             }
             other => other.map(|v| (v, false)),
@@ -263,20 +287,25 @@ impl Registry {
     /// it back if nothing else wrote in between — retrying otherwise
     /// (kube's `GuaranteedUpdate`). With `pinned`, the stored revision must
     /// be that one (a stale one is a 409 Conflict).
-    #[allow(clippy::too_many_arguments)]
     pub async fn guaranteed_update(
         &self,
         resource: &ResourceDef,
         namespace: Option<&str>,
         name: &str,
-        subresource: Option<Subresource>,
-        dry_run: bool,
-        pinned: Option<i64>,
+        write: Write<'_>,
         mut change: impl FnMut(&Value) -> Result<Value, ApiError>,
     ) -> Result<Value, ApiError> {
+        let Write {
+            subresource,
+            dry_run,
+            pinned,
+            manager,
+        } = write;
         let key = resource.key(namespace, name);
         for _ in 0..UPDATE_RETRIES {
-            let (old, revision) = self.get_value(resource, namespace, name).await?;
+            let current = self.get(resource, namespace, name).await?;
+            let revision = current.revision;
+            let old = conversion::from_storage(resource, current.value());
             if pinned.is_some_and(|p| p != revision) {
                 return Err(ApiError::stale(resource, name));
             }
@@ -292,6 +321,9 @@ impl Registry {
             new["metadata"]["name"] = json!(name);
             lifecycle::prepare_update(resource, &mut new, &old, subresource);
             defaults::apply_defaults(resource, &mut new);
+            if let Some(manager) = manager {
+                fields::record_update(resource, subresource, manager, &old, &mut new);
+            }
             // Subresource writes have their own, narrower rules (a binding
             // changes `spec.nodeName`, which pod updates may not).
             if subresource.is_none() {
@@ -322,6 +354,12 @@ impl Registry {
                 }
             }
             let raw = encoding::to_stored(&mut conversion::to_storage(resource, new.clone()));
+            // A write that changes nothing is not stored: the object keeps
+            // its resourceVersion (kube's GuaranteedUpdate does the same).
+            if raw == current.raw {
+                encoding::set_resource_version(&mut new, revision);
+                return Ok(new);
+            }
             match self.store.update(key.as_bytes(), raw, revision, 0).await {
                 Ok(kv) => {
                     encoding::set_resource_version(&mut new, kv.mod_revision);

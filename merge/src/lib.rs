@@ -24,5 +24,5 @@ pub mod strict;
 pub mod typed;
 
 pub use path::{Path, PathElement};
-pub use schema::{Field, ListKind, Node, Schema, TypeId};
+pub use schema::{Field, ListKey, ListKind, Node, Schema, TypeId};
 pub use set::Set;

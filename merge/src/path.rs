@@ -6,6 +6,8 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+use crate::schema::ListKey;
+
 /// One step of a path. Values are kept as compact JSON text so elements
 /// are totally ordered and hashable.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -22,12 +24,19 @@ pub enum PathElement {
 }
 
 impl PathElement {
-    /// The element naming `item` of a list keyed by `keys`; `None` when the
-    /// item lacks a key (kube refuses such items in applied configurations).
-    pub fn key_of(item: &Value, keys: &[String]) -> Option<Self> {
+    /// The element naming `item` of a list keyed by `keys` (a key left out
+    /// takes its default); `None` when the item lacks a key without one
+    /// (kube refuses such items in applied configurations).
+    pub fn key_of(item: &Value, keys: &[ListKey]) -> Option<Self> {
         let mut fields: Vec<(String, String)> = keys
             .iter()
-            .map(|k| Some((k.clone(), item.get(k).filter(|v| !v.is_null())?.to_string())))
+            .map(|k| {
+                let value = item
+                    .get(&k.name)
+                    .filter(|v| !v.is_null())
+                    .or(k.default.as_ref())?;
+                Some((k.name.clone(), value.to_string()))
+            })
             .collect::<Option<_>>()?;
         fields.sort();
         Some(Self::Key(fields))
@@ -126,10 +135,20 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn keys(names: &[&str]) -> Vec<ListKey> {
+        names
+            .iter()
+            .map(|n| ListKey {
+                name: n.to_string(),
+                default: None,
+            })
+            .collect()
+    }
+
     #[test]
     fn fields_v1_keys_round_trip() {
         let port = json!({"containerPort": 80, "protocol": "TCP", "name": "http"});
-        let key = PathElement::key_of(&port, &["protocol".into(), "containerPort".into()]).unwrap();
+        let key = PathElement::key_of(&port, &keys(&["protocol", "containerPort"])).unwrap();
         assert_eq!(
             key.fields_v1_key(),
             r#"k:{"containerPort":80,"protocol":"TCP"}"#
@@ -145,7 +164,7 @@ mod tests {
                 Ok(element)
             );
         }
-        assert!(PathElement::key_of(&json!({"name": "a"}), &["containerPort".into()]).is_none());
+        assert!(PathElement::key_of(&json!({"name": "a"}), &keys(&["containerPort"])).is_none());
         assert!(PathElement::parse_fields_v1_key("x:1").is_err());
     }
 
@@ -154,7 +173,7 @@ mod tests {
         let path = Path(vec![
             PathElement::Field("spec".into()),
             PathElement::Field("containers".into()),
-            PathElement::key_of(&json!({"name": "web"}), &["name".into()]).unwrap(),
+            PathElement::key_of(&json!({"name": "web"}), &keys(&["name"])).unwrap(),
             PathElement::Field("image".into()),
         ]);
         assert_eq!(path.to_string(), r#".spec.containers[name="web"].image"#);

@@ -43,7 +43,15 @@ pub enum ListKind {
     /// Scalar elements identified by their value.
     Set,
     /// Object elements identified by these fields' values.
-    Map(Vec<String>),
+    Map(Vec<ListKey>),
+}
+
+/// A key field of a list of type map. An element may leave a key with a
+/// default out (`protocol` of container ports defaults to TCP).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListKey {
+    pub name: String,
+    pub default: Option<Value>,
 }
 
 /// A named field of a struct, with the metadata that sits on the property.
@@ -165,8 +173,8 @@ impl Schema {
             return self.push(Node::Map { values, atomic });
         }
         if let Some(items) = schema.get("items") {
+            let kind = list_kind(schema, &self.resolve(items));
             let items = self.compile(items);
-            let kind = list_kind(schema);
             return self.push(Node::List { items, kind });
         }
         let ty = schema.get("type").and_then(Value::as_str);
@@ -184,10 +192,18 @@ impl Schema {
             }
             Some("array") => self.push(Node::List {
                 items: 1,
-                kind: list_kind(schema),
+                kind: list_kind(schema, &Value::Null),
             }),
             None if preserve || schema.as_object().is_some_and(Map::is_empty) => self.untyped(),
             _ => self.scalar(),
+        }
+    }
+
+    /// A schema with its reference followed.
+    fn resolve(&self, schema: &Value) -> Value {
+        match referenced(schema) {
+            Some(name) => self.definitions.get(name).cloned().unwrap_or(Value::Null),
+            None => schema.clone(),
         }
     }
 
@@ -228,23 +244,23 @@ fn referenced(schema: &Value) -> Option<&str> {
 
 /// A list's type as kube's schema conversion reads it: the explicit list
 /// type; else a list merged by strategic merge patch is a map keyed by its
-/// merge key (a set without one); else atomic.
-fn list_kind(schema: &Value) -> ListKind {
-    let strings = |key: &str| -> Vec<String> {
-        schema
-            .get(key)
-            .and_then(Value::as_array)
-            .map(|keys| {
-                keys.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default()
+/// merge key (a set without one); else atomic. `item` is the element's
+/// schema, where key defaults are.
+fn list_kind(schema: &Value, item: &Value) -> ListKind {
+    let key = |name: &str| ListKey {
+        name: name.to_string(),
+        default: item["properties"][name].get("default").cloned(),
     };
     match schema.get("x-kubernetes-list-type").and_then(Value::as_str) {
         Some("set") => return ListKind::Set,
-        Some("map") => return ListKind::Map(strings("x-kubernetes-list-map-keys")),
+        Some("map") => {
+            let keys = schema
+                .get("x-kubernetes-list-map-keys")
+                .and_then(Value::as_array)
+                .map(|keys| keys.iter().filter_map(Value::as_str).map(key).collect())
+                .unwrap_or_default();
+            return ListKind::Map(keys);
+        }
         Some(_) => return ListKind::Atomic,
         None => {}
     }
@@ -256,7 +272,7 @@ fn list_kind(schema: &Value) -> ListKind {
         .get("x-kubernetes-patch-merge-key")
         .and_then(Value::as_str)
     {
-        Some(key) if merged => ListKind::Map(vec![key.to_string()]),
+        Some(name) if merged => ListKind::Map(vec![key(name)]),
         None if merged => ListKind::Set,
         _ => ListKind::Atomic,
     }
@@ -299,7 +315,7 @@ pub(crate) mod tests {
                 "env": {"type": "array", "items": {"$ref": "#/components/schemas/Container"},
                     "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "name"},
                 "ports": {"type": "array", "items": {"type": "object", "properties": {
-                        "containerPort": {"type": "integer"}, "protocol": {"type": "string"}}},
+                        "containerPort": {"type": "integer"}, "protocol": {"type": "string", "default": "TCP"}}},
                     "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["containerPort", "protocol"],
                     "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "containerPort"},
             }},
@@ -335,7 +351,10 @@ pub(crate) mod tests {
             schema.node(containers.ty),
             &Node::List {
                 items: schema.named("Container").unwrap(),
-                kind: ListKind::Map(vec!["name".into()])
+                kind: ListKind::Map(vec![ListKey {
+                    name: "name".into(),
+                    default: None
+                }])
             }
         );
         assert!(matches!(
@@ -359,7 +378,7 @@ pub(crate) mod tests {
             panic!("container is a struct")
         };
         assert!(
-            matches!(schema.node(container["env"].ty), Node::List { kind: ListKind::Map(keys), .. } if keys == &["name"])
+            matches!(schema.node(container["env"].ty), Node::List { kind: ListKind::Map(keys), .. } if keys[0].name == "name")
         );
     }
 }

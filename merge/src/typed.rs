@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value};
 
 use crate::path::{Path, PathElement};
-use crate::schema::{ListKind, Node, Schema, TypeId};
+use crate::schema::{ListKey, ListKind, Node, Schema, TypeId};
 use crate::set::Set;
 
 /// A value that cannot be read with its schema as server-side apply
@@ -31,7 +31,7 @@ enum Shape<'a> {
     },
     /// A list of type map or set: items with their element and type.
     Items {
-        keys: Option<&'a [String]>,
+        keys: Option<&'a [ListKey]>,
         items: &'a [Value],
         ty: TypeId,
     },
@@ -106,7 +106,7 @@ fn shape<'a>(schema: &'a Schema, ty: TypeId, value: &'a Value) -> Shape<'a> {
     }
 }
 
-fn element(keys: Option<&[String]>, item: &Value) -> Option<PathElement> {
+fn element(keys: Option<&[ListKey]>, item: &Value) -> Option<PathElement> {
     match keys {
         Some(keys) => PathElement::key_of(item, keys),
         None => Some(PathElement::value_of(item)),
@@ -172,10 +172,10 @@ fn collect(
     Ok(())
 }
 
-fn missing_key<'a>(keys: &'a [String], item: &Value) -> &'a str {
+fn missing_key<'a>(keys: &'a [ListKey], item: &Value) -> &'a str {
     keys.iter()
-        .find(|k| item.get(k.as_str()).is_none_or(Value::is_null))
-        .map(String::as_str)
+        .find(|k| k.default.is_none() && item.get(&k.name).is_none_or(Value::is_null))
+        .map(|k| k.name.as_str())
         .unwrap_or_default()
 }
 
@@ -354,7 +354,7 @@ pub fn merge(schema: &Schema, ty: TypeId, live: &Value, config: &Value) -> Value
 }
 
 fn merge_items(
-    keys: Option<&[String]>,
+    keys: Option<&[ListKey]>,
     live: &[Value],
     config: &[Value],
     merge_item: impl Fn(Option<&Value>, &Value) -> Value,
@@ -489,7 +489,7 @@ mod tests {
         let value = json!({
             "metadata": {"labels": {"app": "web"}, "finalizers": ["a"]},
             "spec": {
-                "containers": [{"name": "web", "image": "nginx", "ports": [{"containerPort": 80, "protocol": "TCP"}]}],
+                "containers": [{"name": "web", "image": "nginx", "ports": [{"containerPort": 80}]}],
                 "args": ["x", "y"],
                 "selector": {"matchLabels": {"app": "web"}},
                 "raw": {"any": {"thing": 1}},
@@ -507,7 +507,6 @@ mod tests {
                 ".spec.containers[name=\"web\"].name",
                 ".spec.containers[name=\"web\"].ports[containerPort=80,protocol=\"TCP\"]",
                 ".spec.containers[name=\"web\"].ports[containerPort=80,protocol=\"TCP\"].containerPort",
-                ".spec.containers[name=\"web\"].ports[containerPort=80,protocol=\"TCP\"].protocol",
                 ".spec.raw.any.thing",
                 ".spec.selector",
             ]

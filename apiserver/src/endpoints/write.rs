@@ -312,6 +312,7 @@ async fn apply(
     let manager = options.manager.as_str();
     let write = Write {
         manager: None,
+        pinned: pinned_revision(&config),
         ..options.write(call.subresource)
     };
     let registry = &call.api.registry;

@@ -95,7 +95,24 @@ pub(super) fn apply(definitions: &mut Map<String, Value>) {
     use_upstream_required(definitions);
 }
 
+/// Defaults upstream publishes for list-map keys: server-side apply fills
+/// a key an element leaves out with its default (a container port without
+/// `protocol` is the TCP one).
+const KEY_DEFAULTS: &[(&str, &str, &str)] = &[
+    ("io.k8s.api.core.v1.ContainerPort", "protocol", "TCP"),
+    ("io.k8s.api.core.v1.ServicePort", "protocol", "TCP"),
+];
+
 fn add_extensions(definitions: &mut Map<String, Value>) {
+    for (definition, field, default) in KEY_DEFAULTS {
+        if let Some(Value::Object(property)) = definitions
+            .get_mut(*definition)
+            .and_then(|schema| schema.get_mut("properties"))
+            .and_then(|properties| properties.get_mut(*field))
+        {
+            property.insert("default".into(), (*default).into());
+        }
+    }
     for entry in FIELDS {
         let property = definitions
             .get_mut(entry.definition)

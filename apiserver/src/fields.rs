@@ -16,6 +16,13 @@ use crate::resources::{self, ResourceDef, Subresource};
 /// The schemas of the built-in kinds, compiled once.
 static BUILTIN_TYPES: LazyLock<Types> = LazyLock::new(|| Types::new(resources::BUILTIN));
 
+/// Compiles the built-in schemas (else the first write does).
+pub fn compile_schemas() {
+    let started = std::time::Instant::now();
+    LazyLock::force(&BUILTIN_TYPES);
+    tracing::debug!(elapsed = ?started.elapsed(), "compiled the built-in schemas");
+}
+
 /// Compiled schemas and the type of each kind.
 struct Types {
     schema: Schema,

@@ -105,6 +105,9 @@ impl ApiServer {
         let registry = Registry::start(Arc::clone(&store), BUILTIN, &config.registry)
             .await
             .map_err(StartError::Registry)?;
+        // The typed schemas take a moment to compile: do it now, beside
+        // start-up, rather than in the first write.
+        tokio::task::spawn_blocking(crate::fields::compile_schemas);
         ensure_system_namespaces(&registry).await;
         let compactor = config
             .compaction_interval

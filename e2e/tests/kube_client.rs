@@ -450,6 +450,112 @@ async fn deployment_crud_conflict_and_patches() {
     assert!(deployments.get_opt("web").await.unwrap().is_none());
 }
 
+/// Server-side apply as controllers built on kube-rs use it: typed
+/// `Patch::Apply` with a field manager, conflicts as 409 with the owner and
+/// path, `force` taking the field over, and ownership in managedFields.
+#[tokio::test]
+async fn server_side_apply_records_owners_and_refuses_conflicts() {
+    let (_server, client, ns) = setup(&[]).await;
+    let config_maps: Api<ConfigMap> = Api::namespaced(client, &ns);
+    let apply = |manager: &str| PatchParams::apply(manager);
+    let desired = |value: &str| {
+        let mut cm = config_map("settings", &[("app", "shop")], &[("mode", value)]);
+        cm.metadata.namespace = None;
+        serde_json::to_value(&cm).unwrap()
+    };
+
+    let created = config_maps
+        .patch(
+            "settings",
+            &apply("operator"),
+            &Patch::Apply(desired("fast")),
+        )
+        .await
+        .unwrap();
+    let entries = created.metadata.managed_fields.clone().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].manager.as_deref(), Some("operator"));
+    assert_eq!(entries[0].operation.as_deref(), Some("Apply"));
+    assert_eq!(
+        entries[0].fields_v1.as_ref().unwrap().0,
+        json!({"f:data": {"f:mode": {}}, "f:metadata": {"f:labels": {"f:app": {}}}})
+    );
+
+    // The same configuration again is a no-op: same resourceVersion.
+    let again = config_maps
+        .patch(
+            "settings",
+            &apply("operator"),
+            &Patch::Apply(desired("fast")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        again.metadata.resource_version,
+        created.metadata.resource_version
+    );
+
+    let status = api_error(
+        config_maps
+            .patch("settings", &apply("rival"), &Patch::Apply(desired("slow")))
+            .await,
+        "conflicting apply",
+    );
+    assert_status(&status, 409, "Conflict", "conflicting apply");
+    assert_eq!(
+        status.message,
+        "Apply failed with 1 conflict: conflict with \"operator\": .data.mode"
+    );
+
+    let forced = config_maps
+        .patch(
+            "settings",
+            &apply("rival").force(),
+            &Patch::Apply(desired("slow")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(forced.data.unwrap()["mode"], "slow");
+    let owners: Vec<(String, String)> = forced
+        .metadata
+        .managed_fields
+        .unwrap()
+        .into_iter()
+        .map(|e| {
+            (
+                e.manager.unwrap(),
+                serde_json::to_string(&e.fields_v1.unwrap().0).unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        owners,
+        [
+            (
+                "operator".to_string(),
+                r#"{"f:metadata":{"f:labels":{"f:app":{}}}}"#.to_string()
+            ),
+            (
+                "rival".to_string(),
+                r#"{"f:data":{"f:mode":{}},"f:metadata":{"f:labels":{"f:app":{}}}}"#.to_string()
+            ),
+        ]
+    );
+
+    // Dry-run apply shows the result and stores nothing.
+    let dry = config_maps
+        .patch(
+            "settings",
+            &apply("rival").dry_run(),
+            &Patch::Apply(desired("dry")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(dry.data.unwrap()["mode"], "dry");
+    let stored = config_maps.get("settings").await.unwrap();
+    assert_eq!(stored.data.unwrap()["mode"], "slow");
+}
+
 #[tokio::test]
 async fn deployment_defaults_are_applied() {
     let (_server, client, ns) = setup(&[]).await;

@@ -224,6 +224,17 @@ pub fn prepare_update(
     old: &Value,
     subresource: Option<Subresource>,
 ) {
+    // Subresource writes keep the stored metadata, except managedFields,
+    // which already track this write (kube's ResetObjectMetaForStatus).
+    let managed_fields = new["metadata"].get("managedFields").cloned();
+    let keep_managed_fields = |merged: &mut Value| match managed_fields {
+        Some(fields) => merged["metadata"]["managedFields"] = fields,
+        None => {
+            if let Some(meta) = merged["metadata"].as_object_mut() {
+                meta.remove("managedFields");
+            }
+        }
+    };
     match subresource {
         Some(Subresource::Status) => {
             let status = new.get("status").cloned();
@@ -236,13 +247,14 @@ pub fn prepare_update(
                     }
                 }
             }
-            // kube-apiserver's status strategies keep the stored metadata.
+            keep_managed_fields(&mut merged);
             *new = merged;
         }
         Some(Subresource::Finalize) => {
             let finalizers = new["spec"]["finalizers"].clone();
             let mut merged = old.clone();
             merged["spec"]["finalizers"] = finalizers;
+            keep_managed_fields(&mut merged);
             *new = merged;
         }
         _ => {

@@ -545,6 +545,119 @@ async fn patch_types() {
 }
 
 #[tokio::test]
+async fn server_side_apply_edge_cases() {
+    let h = Harness::new().await;
+    let path = |name: &str| format!("/api/v1/namespaces/default/configmaps/{name}");
+    let config = |name: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  k: v\n")
+    };
+    let apply = |name: &'static str, query: &'static str| {
+        let h = &h;
+        let body = config(name);
+        async move {
+            h.send_raw(
+                Method::PATCH,
+                &format!("{}{query}", path(name)),
+                "application/apply-patch+yaml",
+                &body,
+            )
+            .await
+        }
+    };
+
+    let no_manager = apply("a", "").await;
+    let status = assert_status(&no_manager, 400, "BadRequest");
+    assert!(
+        status["message"].as_str().unwrap().contains("fieldManager"),
+        "{status}"
+    );
+
+    // Appliers racing to create the same object all succeed and share it.
+    let racers = (0..8).map(|i| {
+        let h = &h;
+        let body = config("raced");
+        async move {
+            let query = format!("{}?fieldManager=m{i}", path("raced"));
+            h.send_raw(Method::PATCH, &query, "application/apply-patch+yaml", &body)
+                .await
+        }
+    });
+    let replies = futures::future::join_all(racers).await;
+    let created = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
+    assert_eq!(created, 1, "exactly one apply creates");
+    assert!(replies.iter().all(|r| r.status.is_success()));
+    let stored = h.get(&path("raced")).await.json();
+    assert_eq!(
+        stored["metadata"]["managedFields"]
+            .as_array()
+            .unwrap()
+            .len(),
+        8
+    );
+
+    let mismatched = h
+        .send_raw(
+            Method::PATCH,
+            &format!("{}?fieldManager=m", path("other")),
+            "application/apply-patch+yaml",
+            &config("raced"),
+        )
+        .await;
+    assert_status(&mismatched, 400, "BadRequest");
+    let with_managed_fields = h
+        .send_raw(
+            Method::PATCH,
+            &format!("{}?fieldManager=m", path("raced")),
+            "application/apply-patch+yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: raced\n  managedFields: []\n",
+        )
+        .await;
+    let status = assert_status(&with_managed_fields, 400, "BadRequest");
+    assert_eq!(status["message"], "metadata.managedFields must be nil");
+
+    // Unknown fields: a warning by default, dropped; a 400 under Strict.
+    let warned = h
+        .send_raw(
+            Method::POST,
+            "/api/v1/namespaces/default/configmaps",
+            "application/json",
+            r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"w"},"dataa":{"x":"y"}}"#,
+        )
+        .await;
+    assert_eq!(warned.status, StatusCode::CREATED);
+    assert_eq!(
+        warned.headers["warning"],
+        r#"299 - "unknown field \"dataa\"""#
+    );
+    assert!(warned.json().get("dataa").is_none());
+    let strict = h
+        .send_raw(
+            Method::POST,
+            "/api/v1/namespaces/default/configmaps?fieldValidation=Strict",
+            "application/json",
+            r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"s"},"dataa":{"x":"y"}}"#,
+        )
+        .await;
+    let status = assert_status(&strict, 400, "BadRequest");
+    assert_eq!(
+        status["message"],
+        "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: unknown field \"dataa\""
+    );
+    let bogus = h
+        .send_raw(
+            Method::POST,
+            "/api/v1/namespaces/default/configmaps?fieldValidation=Loud",
+            "application/json",
+            r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"s"}}"#,
+        )
+        .await;
+    assert_status(&bogus, 400, "BadRequest");
+}
+
+#[tokio::test]
 async fn delete_finalizers_preconditions_and_dry_run() {
     let h = Harness::new().await;
     let cm = h.create_cm("default", "d", json!({})).await;

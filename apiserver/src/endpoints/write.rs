@@ -316,21 +316,30 @@ async fn apply(
         ..options.write(call.subresource)
     };
     let registry = &call.api.registry;
-    let result = registry
-        .guaranteed_update(resource, call.namespace(), name, write, |live| {
-            fields::apply(resource, call.subresource, live, &config, manager, force)
-        })
-        .await;
-    let (status, written) = match result {
-        Err(ApiError::NotFound { .. }) if call.subresource.is_none() => {
-            let mut obj = fields::apply(resource, None, &Value::Null, &config, manager, force)?;
-            lifecycle::settle_namespace(resource, &mut obj, call.namespace())?;
-            let created = registry
-                .create(resource, call.namespace(), obj, write)
-                .await?;
-            (StatusCode::CREATED, created)
+    // Two appliers may both find the object missing; the one whose create
+    // loses applies again over what the other created.
+    let mut attempts = 2;
+    let (status, written) = loop {
+        attempts -= 1;
+        let result = registry
+            .guaranteed_update(resource, call.namespace(), name, write, |live| {
+                fields::apply(resource, call.subresource, live, &config, manager, force)
+            })
+            .await;
+        match result {
+            Err(ApiError::NotFound { .. }) if call.subresource.is_none() => {
+                let mut obj = fields::apply(resource, None, &Value::Null, &config, manager, force)?;
+                lifecycle::settle_namespace(resource, &mut obj, call.namespace())?;
+                match registry
+                    .create(resource, call.namespace(), obj, write)
+                    .await
+                {
+                    Err(ApiError::AlreadyExists { .. }) if attempts > 0 => continue,
+                    created => break (StatusCode::CREATED, created?),
+                }
+            }
+            other => break (StatusCode::OK, other?),
         }
-        other => (StatusCode::OK, other?),
     };
     Ok(with_warnings(
         output::value(call, status, &written),

@@ -150,6 +150,11 @@ pub enum ApiError {
         message: String,
         causes: Vec<FieldError>,
     },
+    /// A patch that cannot be applied to the object (a JSON patch's `test`
+    /// failed, a path is missing): kube's generic 422, with the reason as
+    /// its one cause.
+    #[error("the server rejected our request due to an error in our request")]
+    PatchRejected(String),
     /// Field validation failed.
     #[error("{kind} \"{name}\" is invalid: {}", causes_line(.causes))]
     Invalid {
@@ -225,7 +230,7 @@ impl ApiError {
             ApiError::AlreadyExists { .. }
             | ApiError::Conflict { .. }
             | ApiError::ApplyConflict { .. } => 409,
-            ApiError::Invalid { .. } => 422,
+            ApiError::Invalid { .. } | ApiError::PatchRejected(_) => 422,
             ApiError::BadRequest(_) => 400,
             ApiError::Forbidden { .. } => 403,
             ApiError::Unauthorized => 401,
@@ -247,7 +252,7 @@ impl ApiError {
             ApiError::NotFound { .. } | ApiError::NoRoute => "NotFound",
             ApiError::AlreadyExists { .. } => "AlreadyExists",
             ApiError::Conflict { .. } | ApiError::ApplyConflict { .. } => "Conflict",
-            ApiError::Invalid { .. } => "Invalid",
+            ApiError::Invalid { .. } | ApiError::PatchRejected(_) => "Invalid",
             ApiError::BadRequest(_) => "BadRequest",
             ApiError::Forbidden { .. } => "Forbidden",
             ApiError::Unauthorized => "Unauthorized",
@@ -304,6 +309,9 @@ impl ApiError {
                 .iter()
                 .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
                 .collect::<Vec<_>>()})),
+            ApiError::PatchRejected(reason) => Some(json!({"causes": [
+                {"reason": "UnexpectedServerResponse", "message": reason}
+            ]})),
             ApiError::NoRoute | ApiError::MethodNotAllowed | ApiError::NotAcceptable(_) => {
                 Some(json!({}))
             }

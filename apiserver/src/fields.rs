@@ -118,35 +118,75 @@ pub fn apply(
         .ok_or_else(|| ApiError::Internal(format!("no schema for {}", resource.kind)))?;
     let (now, api_version) = (now(), resource.api_version());
     let writer = writer(subresource, manager, &now, &api_version);
-    fields
+    let mut applied = fields
         .apply(live, config, writer, force)
-        .map_err(|error| match error {
-            ApplyError::Conflicts(conflicts) => ApiError::ApplyConflict {
-                causes: conflicts
-                    .iter()
-                    .map(|c| FieldError {
-                        reason: "FieldManagerConflict",
-                        field: c.path.to_string(),
-                        message: c.to_string(),
-                    })
-                    .collect(),
-                message: ApplyError::Conflicts(conflicts).to_string(),
-            },
-            ApplyError::BadRequest(message) => ApiError::BadRequest(message),
-            ApplyError::Invalid(error) => ApiError::Invalid {
-                kind: resource.kind.to_string(),
-                group: resource.group.to_string(),
-                name: config["metadata"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                causes: vec![FieldError {
-                    reason: "FieldValueInvalid",
-                    field: error.path.trim_start_matches('.').to_string(),
-                    message: error.message,
-                }],
-            },
-        })
+        .map_err(|error| apply_error(resource, config, error))?;
+    sync_last_applied(live, config, manager, &mut applied);
+    Ok(applied)
+}
+
+/// kubectl's client-side apply annotation.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// The largest last-applied annotation kept (kube's limit).
+const LAST_APPLIED_LIMIT: usize = 256 * 1024;
+
+/// After a server-side apply by `kubectl` over an object that carries a
+/// client-side apply annotation, the annotation becomes the configuration
+/// just applied, so a later client-side apply starts from it (kube's
+/// last-applied updater; other managers opt out by their name).
+fn sync_last_applied(live: &Value, config: &Value, manager: &str, applied: &mut Value) {
+    if manager != "kubectl" || live["metadata"]["annotations"].get(LAST_APPLIED).is_none() {
+        return;
+    }
+    let mut last = config.clone();
+    if let Some(annotations) = last["metadata"]["annotations"].as_object_mut() {
+        annotations.remove(LAST_APPLIED);
+    }
+    let text = last.to_string();
+    let Some(metadata) = applied["metadata"].as_object_mut() else {
+        return;
+    };
+    let annotations = metadata
+        .entry("annotations")
+        .or_insert_with(|| Value::Object(Default::default()));
+    if let Some(annotations) = annotations.as_object_mut() {
+        if text.len() > LAST_APPLIED_LIMIT {
+            annotations.remove(LAST_APPLIED);
+        } else {
+            annotations.insert(LAST_APPLIED.into(), Value::String(text));
+        }
+    }
+}
+
+fn apply_error(resource: &ResourceDef, config: &Value, error: ApplyError) -> ApiError {
+    match error {
+        ApplyError::Conflicts(conflicts) => ApiError::ApplyConflict {
+            causes: conflicts
+                .iter()
+                .map(|c| FieldError {
+                    reason: "FieldManagerConflict",
+                    field: c.path.to_string(),
+                    message: c.to_string(),
+                })
+                .collect(),
+            message: ApplyError::Conflicts(conflicts).to_string(),
+        },
+        ApplyError::BadRequest(message) => ApiError::BadRequest(message),
+        ApplyError::Invalid(error) => ApiError::Invalid {
+            kind: resource.kind.to_string(),
+            group: resource.group.to_string(),
+            name: config["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            causes: vec![FieldError {
+                reason: "FieldValueInvalid",
+                field: error.path.trim_start_matches('.').to_string(),
+                message: error.message,
+            }],
+        },
+    }
 }
 
 /// A strategic merge patch, which needs the kind's patch metadata: kinds

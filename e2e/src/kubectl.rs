@@ -69,15 +69,27 @@ impl Kubectl {
         Ok(path)
     }
 
+    /// A kubectl command with this binary's kubeconfig and home, and none
+    /// of the variables that change kubectl's behaviour leaking in from the
+    /// test's own environment (tests set them with [`Kubectl::run_env`]).
     fn command(&self, args: &[String]) -> Command {
         let mut command = Command::new(&self.program);
         command
             .env("KUBECONFIG", &self.kubeconfig)
             .env("HOME", self.home.path())
             .env("KUBECACHEDIR", self.home.path().join("cache"))
-            .env_remove("KUBECTL_KUBERC")
-            .env_remove("KUBERC")
-            .args(args);
+            .env("SHELL", "/bin/sh");
+        for name in [
+            "KUBECTL_KUBERC",
+            "KUBERC",
+            "KUBE_EDITOR",
+            "EDITOR",
+            "KUBECTL_EXTERNAL_DIFF",
+            "KUBECTL_APPLYSET",
+        ] {
+            command.env_remove(name);
+        }
+        command.args(args);
         command
     }
 
@@ -91,16 +103,31 @@ impl Kubectl {
         self.run_with_stdin(line, Some(stdin))
     }
 
+    /// Runs `kubectl <line>` with environment variables set (`KUBE_EDITOR`
+    /// for `edit`, `KUBECTL_APPLYSET` for `--applyset`).
+    pub fn run_env(&self, env: &[(&str, &str)], line: &str) -> Run {
+        match self.try_run(line, None, env) {
+            Ok(run) => run,
+            Err(error) => panic!("{env:?} kubectl {line}: {error:#}"),
+        }
+    }
+
     fn run_with_stdin(&self, line: &str, stdin: Option<&str>) -> Run {
-        match self.try_run(line, stdin) {
+        match self.try_run(line, stdin, &[]) {
             Ok(run) => run,
             Err(error) => panic!("kubectl {line}: {error:#}"),
         }
     }
 
-    fn try_run(&self, line: &str, stdin: Option<&str>) -> anyhow::Result<Run> {
+    fn try_run(
+        &self,
+        line: &str,
+        stdin: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Run> {
         let mut child = self
             .command(&words(line))
+            .envs(env.iter().copied())
             .stdin(if stdin.is_some() {
                 Stdio::piped()
             } else {
@@ -136,8 +163,9 @@ impl Kubectl {
         if let Some(writer) = writer {
             let _ = writer.join();
         }
+        let shown: String = env.iter().map(|(k, v)| format!("{k}={v:?} ")).collect();
         Ok(Run {
-            command: format!("kubectl {line}"),
+            command: format!("{shown}kubectl {line}"),
             code: status.code(),
             stdout: stdout.join().unwrap_or_default(),
             stderr: stderr.join().unwrap_or_default(),
@@ -425,7 +453,7 @@ impl Cluster {
             let kubeconfig_written = server.kubeconfig().exists()
                 && server.data_dir.join("kubeconfig-readonly.yaml").exists();
             if kubeconfig_written {
-                let run = kubectl.try_run("get --raw /readyz", None)?;
+                let run = kubectl.try_run("get --raw /readyz", None, &[])?;
                 if run.success() {
                     break;
                 }

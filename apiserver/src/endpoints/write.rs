@@ -228,17 +228,7 @@ async fn patch(
     let resource = call.resource;
     let scale = call.subresource == Some(Subresource::Scale);
     let patched = |current: &Value| -> Result<Value, ApiError> {
-        let invalid = |e: patch::PatchError| {
-            ApiError::invalid(
-                resource,
-                name,
-                vec![crate::FieldError {
-                    reason: "FieldValueInvalid",
-                    field: String::new(),
-                    message: e.to_string(),
-                }],
-            )
-        };
+        let invalid = |e: patch::PatchError| ApiError::PatchRejected(e.to_string());
         match kind {
             BodyType::JsonPatch => patch::json_patch(current, &patch_doc).map_err(invalid),
             // A Scale has no lists to merge by key.

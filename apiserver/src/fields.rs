@@ -31,7 +31,7 @@ struct Types {
 
 impl Types {
     fn new(resources: &'static [ResourceDef]) -> Self {
-        let schema = Schema::from_definitions(crate::openapi::type_definitions(resources));
+        let schema = Schema::from_definitions(&crate::openapi::type_definitions(resources));
         let kinds = resources
             .iter()
             .filter_map(|r| {

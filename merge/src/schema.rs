@@ -77,7 +77,13 @@ pub struct Field {
 pub struct Schema {
     nodes: Vec<Node>,
     named: HashMap<String, TypeId>,
-    definitions: Map<String, Value>,
+}
+
+/// Compiles schemas into a [`Schema`], resolving `$ref`s in `definitions`
+/// (which the compiled schema does not keep: they are most of the memory).
+struct Compiler<'a> {
+    schema: &'a mut Schema,
+    definitions: &'a Map<String, Value>,
 }
 
 /// A node reserved for a definition still being compiled (recursive types).
@@ -86,15 +92,17 @@ const PLACEHOLDER: Node = Node::Untyped;
 impl Schema {
     /// Compiles every definition of an OpenAPI document's
     /// `components.schemas` (or Swagger's `definitions`).
-    pub fn from_definitions(definitions: Map<String, Value>) -> Self {
+    pub fn from_definitions(definitions: &Map<String, Value>) -> Self {
         let mut schema = Self {
             nodes: vec![Node::Scalar, Node::Untyped],
             named: HashMap::new(),
+        };
+        let mut compiler = Compiler {
+            schema: &mut schema,
             definitions,
         };
-        let names: Vec<String> = schema.definitions.keys().cloned().collect();
-        for name in names {
-            schema.compile_named(&name);
+        for name in definitions.keys() {
+            compiler.compile_named(name);
         }
         schema
     }
@@ -104,10 +112,15 @@ impl Schema {
         self.named.get(name).copied()
     }
 
-    /// Compiles an inline schema (which may `$ref` the definitions) and
-    /// returns its type.
+    /// Compiles an inline schema and returns its type. Its `$ref`s may
+    /// name the definitions compiled already.
     pub fn add_root(&mut self, schema: &Value) -> TypeId {
-        self.compile(schema)
+        let definitions = Map::new();
+        Compiler {
+            schema: self,
+            definitions: &definitions,
+        }
+        .compile(schema)
     }
 
     /// The node of a type.
@@ -124,23 +137,26 @@ impl Schema {
     pub(crate) fn scalar(&self) -> TypeId {
         0
     }
+}
 
+impl<'a> Compiler<'a> {
     fn push(&mut self, node: Node) -> TypeId {
-        self.nodes.push(node);
-        self.nodes.len() - 1
+        self.schema.nodes.push(node);
+        self.schema.nodes.len() - 1
     }
 
     fn compile_named(&mut self, name: &str) -> TypeId {
-        if let Some(&id) = self.named.get(name) {
+        if let Some(&id) = self.schema.named.get(name) {
             return id;
         }
-        let Some(definition) = self.definitions.get(name).cloned() else {
-            return self.untyped();
+        let definitions = self.definitions;
+        let Some(definition) = definitions.get(name) else {
+            return self.schema.untyped();
         };
         let id = self.push(PLACEHOLDER);
-        self.named.insert(name.to_string(), id);
-        let compiled = self.compile(&definition);
-        self.nodes[id] = self.nodes[compiled].clone();
+        self.schema.named.insert(name.to_string(), id);
+        let compiled = self.compile(definition);
+        self.schema.nodes[id] = self.schema.nodes[compiled].clone();
         id
     }
 
@@ -152,7 +168,7 @@ impl Schema {
             || schema.get("oneOf").is_some()
             || schema.get("anyOf").is_some()
         {
-            return self.scalar();
+            return self.schema.scalar();
         }
         let preserve =
             schema.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true));
@@ -173,7 +189,7 @@ impl Schema {
             return self.push(Node::Map { values, atomic });
         }
         if let Some(items) = schema.get("items") {
-            let kind = list_kind(schema, &self.resolve(items));
+            let kind = list_kind(schema, self.resolve(items));
             let items = self.compile(items);
             return self.push(Node::List { items, kind });
         }
@@ -187,23 +203,28 @@ impl Schema {
                         preserve_unknown: false,
                     })
                 } else {
-                    self.untyped()
+                    self.schema.untyped()
                 }
             }
             Some("array") => self.push(Node::List {
                 items: 1,
                 kind: list_kind(schema, &Value::Null),
             }),
-            None if preserve || schema.as_object().is_some_and(Map::is_empty) => self.untyped(),
-            _ => self.scalar(),
+            None if preserve || schema.as_object().is_some_and(Map::is_empty) => {
+                self.schema.untyped()
+            }
+            _ => self.schema.scalar(),
         }
     }
 
     /// A schema with its reference followed.
-    fn resolve(&self, schema: &Value) -> Value {
+    fn resolve<'s>(&self, schema: &'s Value) -> &'s Value
+    where
+        'a: 's,
+    {
         match referenced(schema) {
-            Some(name) => self.definitions.get(name).cloned().unwrap_or(Value::Null),
-            None => schema.clone(),
+            Some(name) => self.definitions.get(name).unwrap_or(&Value::Null),
+            None => schema,
         }
     }
 
@@ -326,7 +347,7 @@ pub(crate) mod tests {
         let Value::Object(definitions) = definitions else {
             unreachable!()
         };
-        Schema::from_definitions(definitions)
+        Schema::from_definitions(&definitions)
     }
 
     #[test]

@@ -114,12 +114,10 @@ fn always_restart_no_deadline(template: &Value, path: &str, kind: &str) -> Vec<F
     errs
 }
 
-/// Deployment (apps/v1).
-pub fn validate_deployment(obj: &Value, old: Option<&Value>) -> Vec<FieldError> {
-    let spec = spec_of(obj);
-    let mut errs = meta_errors(obj, old, NameRule::Subdomain);
-    errs.extend(meta::nonnegative_at(spec, "replicas", "spec"));
-    errs.extend(validate_selector(spec, "deployment"));
+/// The selector and pod template rules Deployments and ReplicaSets share
+/// (kube validates both with the ReplicaSet's messages).
+fn validate_selector_and_template(spec: &Value) -> Vec<FieldError> {
+    let mut errs = validate_selector(spec, "deployment");
     match Selector::parse(get(spec, "selector")) {
         None => errs.push(invalid_rendered(
             "spec.selector",
@@ -132,6 +130,15 @@ pub fn validate_deployment(obj: &Value, old: Option<&Value>) -> Vec<FieldError> 
             "ReplicaSet",
         )),
     }
+    errs
+}
+
+/// Deployment (apps/v1).
+pub fn validate_deployment(obj: &Value, old: Option<&Value>) -> Vec<FieldError> {
+    let spec = spec_of(obj);
+    let mut errs = meta_errors(obj, old, NameRule::Subdomain);
+    errs.extend(meta::nonnegative_at(spec, "replicas", "spec"));
+    errs.extend(validate_selector_and_template(spec));
     errs.extend(validate_deployment_strategy(spec));
     errs.extend(meta::nonnegative_at(spec, "minReadySeconds", "spec"));
     errs.extend(meta::nonnegative_at(spec, "revisionHistoryLimit", "spec"));
@@ -248,19 +255,7 @@ pub fn validate_replica_set(obj: &Value, old: Option<&Value>) -> Vec<FieldError>
     let mut errs = meta_errors(obj, old, NameRule::Subdomain);
     errs.extend(meta::nonnegative_at(spec, "replicas", "spec"));
     errs.extend(meta::nonnegative_at(spec, "minReadySeconds", "spec"));
-    errs.extend(validate_selector(spec, "deployment"));
-    match Selector::parse(get(spec, "selector")) {
-        None => errs.push(invalid_rendered(
-            "spec.selector",
-            &go_label_selector(get(spec, "selector")),
-            "invalid label selector",
-        )),
-        Some(selector) => errs.extend(validate_template_for_replica_set(
-            spec,
-            &selector,
-            "ReplicaSet",
-        )),
-    }
+    errs.extend(validate_selector_and_template(spec));
     errs.extend(selector_immutable(obj, old));
     errs
 }

@@ -231,8 +231,12 @@ impl Printer {
             Printer::Pod => pod_cells(obj, now),
             Printer::PodTemplate => pod_template_cells(obj),
             Printer::PodDisruptionBudget => pdb_cells(obj, now),
-            Printer::ReplicationController => rc_cells(obj, now),
-            Printer::ReplicaSet => replica_set_cells(obj, now),
+            Printer::ReplicationController => {
+                replica_cells(obj, now, format_labels(&obj["spec"]["selector"]))
+            }
+            Printer::ReplicaSet => {
+                replica_cells(obj, now, format_label_selector(&obj["spec"]["selector"]))
+            }
             Printer::DaemonSet => daemon_set_cells(obj, now),
             Printer::Job => job_cells(obj, now),
             Printer::CronJob => cron_job_cells(obj, now),
@@ -1098,7 +1102,9 @@ fn pdb_cells(obj: &Value, now: Timestamp) -> Vec<Value> {
 // Workloads
 // ---------------------------------------------------------------------------
 
-fn rc_cells(obj: &Value, now: Timestamp) -> Vec<Value> {
+/// ReplicationControllers and ReplicaSets print alike; only their selectors
+/// differ (a plain map against a label selector).
+fn replica_cells(obj: &Value, now: Timestamp, selector: String) -> Vec<Value> {
     let (spec, status) = (&obj["spec"], &obj["status"]);
     let (names, images) = container_cells(&spec["template"]["spec"]);
     row![
@@ -1109,22 +1115,7 @@ fn rc_cells(obj: &Value, now: Timestamp) -> Vec<Value> {
         age(obj, now),
         names,
         images,
-        format_labels(&spec["selector"]),
-    ]
-}
-
-fn replica_set_cells(obj: &Value, now: Timestamp) -> Vec<Value> {
-    let (spec, status) = (&obj["spec"], &obj["status"]);
-    let (names, images) = container_cells(&spec["template"]["spec"]);
-    row![
-        name(obj),
-        int(&spec["replicas"]),
-        int(&status["replicas"]),
-        int(&status["readyReplicas"]),
-        age(obj, now),
-        names,
-        images,
-        format_label_selector(&spec["selector"]),
+        selector,
     ]
 }
 

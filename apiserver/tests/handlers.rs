@@ -135,6 +135,24 @@ impl Harness {
         self.request(request).await
     }
 
+    /// Sends and asserts the reply's status.
+    async fn send_expecting(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        status: StatusCode,
+    ) -> Reply {
+        let reply = self.send(method, path, body).await;
+        assert_eq!(
+            reply.status,
+            status,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        reply
+    }
+
     async fn send_raw(&self, method: Method, path: &str, content_type: &str, body: &str) -> Reply {
         let request = Self::builder(method, path, Some(ADMIN))
             .header("content-type", content_type)
@@ -701,14 +719,13 @@ async fn delete_finalizers_preconditions_and_dry_run() {
     assert_status(&h.get(path).await, 404, "NotFound");
 
     // A finalizer holds the object until it is removed.
-    let r = h
-        .send(
-            Method::POST,
-            "/api/v1/namespaces/default/configmaps",
-            Some(json!({"metadata": {"name": "held", "finalizers": ["example.com/hold"]}})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED);
+    h.send_expecting(
+        Method::POST,
+        "/api/v1/namespaces/default/configmaps",
+        Some(json!({"metadata": {"name": "held", "finalizers": ["example.com/hold"]}})),
+        StatusCode::CREATED,
+    )
+    .await;
     let held = "/api/v1/namespaces/default/configmaps/held";
     let pending = h.send(Method::DELETE, held, None).await.json();
     assert!(
@@ -716,14 +733,13 @@ async fn delete_finalizers_preconditions_and_dry_run() {
         "{pending}"
     );
     assert_eq!(h.get(held).await.status, StatusCode::OK);
-    let released = h
-        .send(
-            Method::PATCH,
-            held,
-            Some(json!({"metadata": {"finalizers": null}})),
-        )
-        .await;
-    assert_eq!(released.status, StatusCode::OK);
+    h.send_expecting(
+        Method::PATCH,
+        held,
+        Some(json!({"metadata": {"finalizers": null}})),
+        StatusCode::OK,
+    )
+    .await;
     assert_status(&h.get(held).await, 404, "NotFound");
 
     let bad_policy = h
@@ -780,14 +796,13 @@ async fn bound_pods_are_deleted_gracefully_and_bindings_assign_once() {
         .json();
     assert_eq!(graceful["metadata"]["deletionGracePeriodSeconds"], 30);
     assert_eq!(h.get(&format!("{pods}/p")).await.status, StatusCode::OK);
-    let now = h
-        .send(
-            Method::DELETE,
-            &format!("{pods}/p"),
-            Some(json!({"gracePeriodSeconds": 0})),
-        )
-        .await;
-    assert_eq!(now.status, StatusCode::OK);
+    h.send_expecting(
+        Method::DELETE,
+        &format!("{pods}/p"),
+        Some(json!({"gracePeriodSeconds": 0})),
+        StatusCode::OK,
+    )
+    .await;
     assert_status(&h.get(&format!("{pods}/p")).await, 404, "NotFound");
 }
 
@@ -954,30 +969,27 @@ async fn watch_from_a_revision_with_selector_transitions() {
     );
     let events = watch_lines(&h, &path, 3, async || {
         // w2 starts matching (ADDED), then w1 stops matching (DELETED).
-        let r = h
-            .send(
-                Method::PATCH,
-                "/api/v1/namespaces/default/configmaps/w2",
-                Some(json!({"metadata": {"labels": {"app": "web"}}})),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::OK);
-        let r = h
-            .send(
-                Method::PATCH,
-                "/api/v1/namespaces/default/configmaps/w1",
-                Some(json!({"metadata": {"labels": {"app": "db"}}})),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::OK);
-        let r = h
-            .send(
-                Method::DELETE,
-                "/api/v1/namespaces/default/configmaps/w2",
-                None,
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::OK);
+        h.send_expecting(
+            Method::PATCH,
+            "/api/v1/namespaces/default/configmaps/w2",
+            Some(json!({"metadata": {"labels": {"app": "web"}}})),
+            StatusCode::OK,
+        )
+        .await;
+        h.send_expecting(
+            Method::PATCH,
+            "/api/v1/namespaces/default/configmaps/w1",
+            Some(json!({"metadata": {"labels": {"app": "db"}}})),
+            StatusCode::OK,
+        )
+        .await;
+        h.send_expecting(
+            Method::DELETE,
+            "/api/v1/namespaces/default/configmaps/w2",
+            None,
+            StatusCode::OK,
+        )
+        .await;
     })
     .await;
     let summary: Vec<(String, String)> = events

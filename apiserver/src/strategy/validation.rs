@@ -75,6 +75,13 @@ pub fn validate(resource: &ResourceDef, obj: &Value, old: Option<&Value>) -> Vec
     }
 }
 
+/// Errors as the Status message lists them, one per line (for the
+/// validation tests of every kind).
+#[cfg(test)]
+fn lines(errs: &[FieldError]) -> Vec<String> {
+    errs.iter().map(FieldError::to_line).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -566,9 +566,7 @@ pub fn validate_replication_controller(obj: &Value, old: Option<&Value>) -> Vec<
 mod tests {
     use super::*;
 
-    fn lines(errs: &[FieldError]) -> Vec<String> {
-        errs.iter().map(FieldError::to_line).collect()
-    }
+    use crate::strategy::validation::lines;
 
     fn template(labels: Value) -> Value {
         json!({"metadata": {"labels": labels}, "spec": {

@@ -645,9 +645,7 @@ fn cron_int(expr: &str) -> Result<u32, String> {
 mod tests {
     use super::*;
 
-    fn lines(errs: &[FieldError]) -> Vec<String> {
-        errs.iter().map(FieldError::to_line).collect()
-    }
+    use crate::strategy::validation::lines;
 
     fn pod_template(labels: Value, restart: &str) -> Value {
         json!({"metadata": {"labels": labels}, "spec": {

@@ -466,9 +466,7 @@ pub fn validate_pvc_spec(spec: &Value, path: &str) -> Vec<FieldError> {
 mod tests {
     use super::*;
 
-    fn lines(errs: &[FieldError]) -> Vec<String> {
-        errs.iter().map(FieldError::to_line).collect()
-    }
+    use crate::strategy::validation::lines;
 
     #[test]
     fn config_map_rules() {

@@ -894,9 +894,7 @@ pub fn validate_custom_resource_definition(obj: &Value, old: Option<&Value>) -> 
 mod tests {
     use super::*;
 
-    fn lines(errs: &[FieldError]) -> Vec<String> {
-        errs.iter().map(FieldError::to_line).collect()
-    }
+    use crate::strategy::validation::lines;
 
     #[test]
     fn ingress_rules() {

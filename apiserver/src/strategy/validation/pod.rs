@@ -1625,9 +1625,7 @@ pub fn validate_pod_template(obj: &Value, old: Option<&Value>) -> Vec<FieldError
 mod tests {
     use super::*;
 
-    fn lines(errs: &[FieldError]) -> Vec<String> {
-        errs.iter().map(FieldError::to_line).collect()
-    }
+    use crate::strategy::validation::lines;
 
     fn pod(spec: Value) -> Value {
         let mut spec = spec;

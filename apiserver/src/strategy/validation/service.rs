@@ -641,9 +641,7 @@ fn validate_fqdn(name: &str, path: &str) -> Vec<FieldError> {
 mod tests {
     use super::*;
 
-    fn lines(errs: &[FieldError]) -> Vec<String> {
-        errs.iter().map(FieldError::to_line).collect()
-    }
+    use crate::strategy::validation::lines;
 
     fn service(spec: Value) -> Value {
         let mut full = json!({"type": "ClusterIP", "sessionAffinity": "None", "internalTrafficPolicy": "Cluster"});

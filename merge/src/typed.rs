@@ -60,26 +60,19 @@ fn shape<'a>(schema: &'a Schema, ty: TypeId, value: &'a Value) -> Shape<'a> {
                 })
                 .collect(),
         },
-        (
-            Node::Map {
-                values,
-                atomic: false,
-            },
-            Value::Object(object),
-        ) => Shape::Fields {
-            map: true,
-            fields: object
-                .iter()
-                .map(|(k, v)| (k.as_str(), v, *values))
-                .collect(),
-        },
-        (Node::Untyped, Value::Object(object)) => Shape::Fields {
-            map: true,
-            fields: object
-                .iter()
-                .map(|(k, v)| (k.as_str(), v, schema.untyped()))
-                .collect(),
-        },
+        (node @ (Node::Map { atomic: false, .. } | Node::Untyped), Value::Object(object)) => {
+            let values = match node {
+                Node::Map { values, .. } => *values,
+                _ => schema.untyped(),
+            };
+            Shape::Fields {
+                map: true,
+                fields: object
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v, values))
+                    .collect(),
+            }
+        }
         (
             Node::List {
                 items: item_ty,

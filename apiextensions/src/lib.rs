@@ -9,3 +9,5 @@
 mod field_error;
 
 pub use field_error::{FieldError, render_value};
+
+pub mod cel;

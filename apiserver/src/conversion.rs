@@ -10,6 +10,9 @@ use crate::resources::ResourceDef;
 
 /// Whether objects of `resource` are stored in another version's form.
 pub fn needed(resource: &ResourceDef) -> bool {
+    if let Some(custom) = &resource.custom {
+        return custom.served_versions.len() > 1 || custom.storage_version != resource.version;
+    }
     matches!(
         (resource.group, resource.version, resource.plural),
         ("events.k8s.io", "v1", "events") | ("autoscaling", "v1", "horizontalpodautoscalers")
@@ -17,7 +20,14 @@ pub fn needed(resource: &ResourceDef) -> bool {
 }
 
 /// The stored form of an object written through `resource`.
-pub fn to_storage(resource: &ResourceDef, obj: Value) -> Value {
+pub fn to_storage(resource: &ResourceDef, mut obj: Value) -> Value {
+    if let Some(custom) = &resource.custom {
+        // `conversion: None`: only the apiVersion changes.
+        if obj.is_object() {
+            obj["apiVersion"] = json!(format!("{}/{}", resource.group, custom.storage_version));
+        }
+        return obj;
+    }
     match (resource.group, resource.version) {
         ("events.k8s.io", "v1") => rename_fields(obj, EVENT_FIELDS, Direction::ToCore, "v1"),
         ("autoscaling", "v1") => hpa_v1_to_v2(obj),
@@ -26,7 +36,13 @@ pub fn to_storage(resource: &ResourceDef, obj: Value) -> Value {
 }
 
 /// A stored object as `resource` presents it.
-pub fn from_storage(resource: &ResourceDef, obj: Value) -> Value {
+pub fn from_storage(resource: &ResourceDef, mut obj: Value) -> Value {
+    if resource.custom.is_some() {
+        if obj.is_object() {
+            obj["apiVersion"] = json!(resource.api_version());
+        }
+        return obj;
+    }
     match (resource.group, resource.version) {
         ("events.k8s.io", "v1") => {
             rename_fields(obj, EVENT_FIELDS, Direction::FromCore, "events.k8s.io/v1")

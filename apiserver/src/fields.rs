@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 
 use mars_merge::manager::{ApplyError, FieldManager, Scope, Writer};
 use mars_merge::{Schema, TypeId, patch, strict};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::error::{ApiError, FieldError};
 use crate::resources::{self, ResourceDef, Subresource};
@@ -27,11 +27,17 @@ pub fn compile_schemas() {
 struct Types {
     schema: Schema,
     kinds: HashMap<(&'static str, &'static str, &'static str), TypeId>,
+    /// `ObjectMeta` and the definitions it refers to: custom resources'
+    /// schemas refer to them.
+    object_meta: Map<String, Value>,
 }
+
+const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
 
 impl Types {
     fn new(resources: &'static [ResourceDef]) -> Self {
-        let schema = Schema::from_definitions(&crate::openapi::type_definitions(resources));
+        let definitions = crate::openapi::type_definitions(resources);
+        let schema = Schema::from_definitions(&definitions);
         let kinds = resources
             .iter()
             .filter_map(|r| {
@@ -39,7 +45,11 @@ impl Types {
                 Some(((r.group, r.version, r.kind), schema.named(&name)?))
             })
             .collect();
-        Self { schema, kinds }
+        Self {
+            schema,
+            kinds,
+            object_meta: closure(&definitions, OBJECT_META),
+        }
     }
 
     fn of(&self, resource: &ResourceDef) -> Option<TypeId> {
@@ -49,8 +59,91 @@ impl Types {
     }
 }
 
-/// A kind's schema, if it has one (every built-in kind does).
-fn typed(resource: &ResourceDef) -> Option<(&'static Schema, TypeId)> {
+/// `name` and every definition it refers to, directly or not.
+fn closure(definitions: &Map<String, Value>, name: &str) -> Map<String, Value> {
+    let mut found = Map::new();
+    let mut pending = vec![name.to_string()];
+    while let Some(name) = pending.pop() {
+        if found.contains_key(&name) {
+            continue;
+        }
+        if let Some(schema) = definitions.get(&name) {
+            collect_refs(schema, &mut pending);
+            found.insert(name, schema.clone());
+        }
+    }
+    found
+}
+
+fn collect_refs(value: &Value, names: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map {
+                match (key.as_str(), value) {
+                    ("$ref", Value::String(r)) => {
+                        names.push(r.rsplit('/').next().unwrap_or(r).to_string())
+                    }
+                    _ => collect_refs(value, names),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, names)),
+        _ => {}
+    }
+}
+
+/// The merge schema of a custom resource: its `openAPIV3Schema` with
+/// `metadata` typed as `ObjectMeta` (also in embedded resources), so field
+/// ownership of labels and annotations works as on built-in kinds.
+pub fn custom_type(openapi_schema: &Value) -> (Schema, TypeId) {
+    let mut schema = Schema::from_definitions(&BUILTIN_TYPES.object_meta);
+    let ty = schema.add_root(&with_object_meta(openapi_schema, true));
+    (schema, ty)
+}
+
+fn with_object_meta(schema: &Value, resource: bool) -> Value {
+    let Value::Object(map) = schema else {
+        return schema.clone();
+    };
+    let mut out = Map::new();
+    for (key, value) in map {
+        let value = match (key.as_str(), value) {
+            ("properties", Value::Object(properties)) => Value::Object(
+                properties
+                    .iter()
+                    .map(|(name, property)| (name.clone(), with_object_meta(property, false)))
+                    .collect(),
+            ),
+            ("items" | "additionalProperties", Value::Object(_)) => with_object_meta(value, false),
+            _ => value.clone(),
+        };
+        out.insert(key.clone(), value);
+    }
+    let embedded = map.get("x-kubernetes-embedded-resource") == Some(&Value::Bool(true));
+    if resource || embedded {
+        let properties = out
+            .entry("properties")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(properties) = properties {
+            let string = serde_json::json!({"type": "string"});
+            properties.insert("apiVersion".into(), string.clone());
+            properties.insert("kind".into(), string);
+            properties.insert(
+                "metadata".into(),
+                serde_json::json!({"$ref": format!("#/components/schemas/{OBJECT_META}")}),
+            );
+        }
+        out.insert("type".into(), Value::String("object".into()));
+    }
+    Value::Object(out)
+}
+
+/// A kind's schema, if it has one (every built-in kind and every custom
+/// resource does).
+fn typed(resource: &ResourceDef) -> Option<(&Schema, TypeId)> {
+    if let Some(custom) = &resource.custom {
+        return Some(custom.merge_type());
+    }
     let types = &*BUILTIN_TYPES;
     Some((&types.schema, types.of(resource)?))
 }
@@ -59,7 +152,7 @@ fn typed(resource: &ResourceDef) -> Option<(&'static Schema, TypeId)> {
 fn field_manager(
     resource: &ResourceDef,
     subresource: Option<Subresource>,
-) -> Option<FieldManager<'static>> {
+) -> Option<FieldManager<'_>> {
     let (schema, ty) = typed(resource)?;
     let scope = match subresource {
         None | Some(Subresource::Scale) => Scope::Main {
@@ -189,15 +282,15 @@ fn apply_error(resource: &ResourceDef, config: &Value, error: ApplyError) -> Api
     }
 }
 
-/// A strategic merge patch, which needs the kind's patch metadata: kinds
-/// without a schema refuse it as kube-apiserver refuses it for custom
-/// resources.
+/// A strategic merge patch, which needs the kind's patch metadata: custom
+/// resources have none and refuse it, as on kube-apiserver.
 pub fn strategic_merge_patch(
     resource: &ResourceDef,
     original: &Value,
     patch_doc: &Value,
 ) -> Result<Value, ApiError> {
-    let Some((schema, ty)) = typed(resource) else {
+    let typed = typed(resource).filter(|_| resource.custom.is_none());
+    let Some((schema, ty)) = typed else {
         return Err(ApiError::UnsupportedMediaType(format!(
             "the body of the request was in an unknown format - accepted media types include: {}",
             "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
@@ -238,13 +331,18 @@ impl FieldValidation {
         json: Option<&[u8]>,
     ) -> Result<Vec<String>, ApiError> {
         let mut problems = self.duplicates(json);
-        if let Some((schema, ty)) = typed(resource) {
-            problems.extend(
-                strict::prune_unknown(schema, ty, object)
-                    .into_iter()
-                    .map(|path| format!("unknown field {path:?}")),
-            );
+        let mut unknown = Vec::new();
+        if let Some(custom) = &resource.custom {
+            unknown.extend(custom.prune(object));
         }
+        if let Some((schema, ty)) = typed(resource) {
+            unknown.extend(strict::prune_unknown(schema, ty, object));
+        }
+        problems.extend(
+            unknown
+                .into_iter()
+                .map(|path| format!("unknown field {path:?}")),
+        );
         self.verdict(resource, problems)
     }
 

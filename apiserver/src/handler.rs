@@ -14,10 +14,10 @@ use serde_json::Value;
 use crate::auth::UserInfo;
 use crate::auth::authn::{self, Authenticator};
 use crate::auth::authz::{self, Attributes};
+use crate::catalog::{Catalog, Served};
 use crate::error::ApiError;
 use crate::registry::Registry;
 use crate::request::{self, Query, Target};
-use crate::resources::ResourceDef;
 use crate::response::{self, Body};
 use crate::{discovery, endpoints, openapi};
 
@@ -25,18 +25,19 @@ use crate::{discovery, endpoints, openapi};
 pub struct Api {
     pub registry: Arc<Registry>,
     pub authenticator: Authenticator,
-    pub resources: &'static [ResourceDef],
+    /// What is served right now (built-ins and established CRDs).
+    pub catalog: Arc<Catalog>,
     /// How often idle watches with bookmarks get one.
     pub bookmark_interval: Duration,
     /// The largest request body accepted (kube-apiserver: 3 MiB).
     pub max_body_bytes: usize,
     /// `host:port` clients reach the server at (legacy discovery reports it).
     pub server_address: String,
-    openapi: OpenApiDocuments,
+    openapi: OpenApiCache,
 }
 
-/// The OpenAPI documents, built on first use and kept: they only change
-/// when the served resources do.
+/// The OpenAPI documents of one state of the served set, built on first
+/// use and kept until the set changes.
 #[derive(Default)]
 struct OpenApiDocuments {
     v2_json: OnceLock<Bytes>,
@@ -45,20 +46,37 @@ struct OpenApiDocuments {
     v3: parking_lot::Mutex<std::collections::HashMap<String, Option<Bytes>>>,
 }
 
+/// The documents and the catalog generation they describe.
+#[derive(Default)]
+struct OpenApiCache {
+    current: parking_lot::Mutex<(u64, Arc<OpenApiDocuments>)>,
+}
+
+impl OpenApiCache {
+    /// The documents of `served`, fresh if the set changed since.
+    fn of(&self, served: &Served) -> Arc<OpenApiDocuments> {
+        let mut current = self.current.lock();
+        if current.0 != served.generation {
+            *current = (served.generation, Arc::default());
+        }
+        Arc::clone(&current.1)
+    }
+}
+
 impl Api {
     pub fn new(
         registry: Arc<Registry>,
         authenticator: Authenticator,
-        resources: &'static [ResourceDef],
+        catalog: Arc<Catalog>,
     ) -> Self {
         Self {
             registry,
             authenticator,
-            resources,
+            catalog,
             bookmark_interval: Duration::from_secs(60),
             max_body_bytes: 3 * 1024 * 1024,
             server_address: String::new(),
-            openapi: OpenApiDocuments::default(),
+            openapi: OpenApiCache::default(),
         }
     }
 }
@@ -160,6 +178,8 @@ fn non_resource(
 ) -> Result<Response<Body>, ApiError> {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let path = path.trim_end_matches('/');
+    let served = api.catalog.snapshot();
+    let resources = served.resources.as_slice();
     match path {
         "/healthz" | "/livez" | "/readyz" => {
             let body = if query.has("verbose") {
@@ -199,7 +219,7 @@ fn non_resource(
         "/api" | "/apis" => {
             let legacy = path == "/api";
             if wants_aggregated(accept) {
-                let doc = discovery::aggregated(api.resources, legacy);
+                let doc = discovery::aggregated(resources, legacy);
                 let mut response = response::value(StatusCode::OK, &doc);
                 response.headers_mut().insert(
                     header::CONTENT_TYPE,
@@ -219,28 +239,28 @@ fn non_resource(
             } else {
                 Ok(response::value(
                     StatusCode::OK,
-                    &discovery::api_groups(api.resources),
+                    &discovery::api_groups(resources),
                 ))
             }
         }
-        "/api/v1" => discovery::resource_list(api.resources, "", "v1")
+        "/api/v1" => discovery::resource_list(resources, "", "v1")
             .map(|doc| response::value(StatusCode::OK, &doc))
             .ok_or(ApiError::NoRoute),
         "/openapi/v2" => {
             let encoding = headers
                 .get(header::ACCEPT_ENCODING)
                 .and_then(|v| v.to_str().ok());
-            let docs = &api.openapi;
+            let docs = api.openapi.of(&served);
             let json = || {
                 docs.v2_json
-                    .get_or_init(|| to_bytes(&openapi::v2(api.resources)))
+                    .get_or_init(|| to_bytes(&openapi::v2(resources)))
                     .clone()
             };
             // kubectl 1.27/1.28 ask for the protobuf form only.
             if accept.is_some_and(|a| a.contains(openapi::V2_PROTOBUF_MEDIA_TYPE)) {
                 let proto = docs
                     .v2_protobuf
-                    .get_or_init(|| Bytes::from(openapi::v2_protobuf(&openapi::v2(api.resources))));
+                    .get_or_init(|| Bytes::from(openapi::v2_protobuf(&openapi::v2(resources))));
                 return Ok(response::encoded(
                     encoding,
                     StatusCode::OK,
@@ -261,20 +281,20 @@ fn non_resource(
             ))
         }
         "/openapi/v3" => {
-            let index = api
-                .openapi
+            let docs = api.openapi.of(&served);
+            let index = docs
                 .v3_index
-                .get_or_init(|| to_bytes(&openapi::v3_index(api.resources)));
+                .get_or_init(|| to_bytes(&openapi::v3_index(resources)));
             Ok(response::json(StatusCode::OK, index.clone()))
         }
         p if p.starts_with("/openapi/v3/") => {
             let path = &p["/openapi/v3/".len()..];
-            let doc = api
-                .openapi
+            let docs = api.openapi.of(&served);
+            let doc = docs
                 .v3
                 .lock()
                 .entry(path.to_string())
-                .or_insert_with(|| openapi::v3(api.resources, path).map(|d| to_bytes(&d)))
+                .or_insert_with(|| openapi::v3(resources, path).map(|d| to_bytes(&d)))
                 .clone()
                 .ok_or(ApiError::NoRoute)?;
             let encoding = headers
@@ -290,8 +310,8 @@ fn non_resource(
         p if p.starts_with("/apis/") => {
             let rest: Vec<&str> = p["/apis/".len()..].split('/').collect();
             let doc: Option<Value> = match rest.as_slice() {
-                [group] => discovery::api_group(api.resources, group),
-                [group, version] => discovery::resource_list(api.resources, group, version),
+                [group] => discovery::api_group(resources, group),
+                [group, version] => discovery::resource_list(resources, group, version),
                 _ => None,
             };
             doc.map(|d| response::value(StatusCode::OK, &d))

@@ -5,14 +5,17 @@
 //! the binary decides which store it gets.
 
 pub mod auth;
+pub mod catalog;
 pub mod compactor;
 pub mod conversion;
+pub mod crd;
 pub mod discovery;
 pub mod encoding;
 pub mod endpoints;
 pub mod error;
 pub mod fields;
 pub mod handler;
+mod interned;
 pub mod namespace_cleanup;
 pub mod negotiation;
 pub mod openapi;

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::catalog::Catalog;
 use crate::registry::{ListOptions, Registry, Write};
 use crate::resources::{self, ResourceDef, Subresource};
 
@@ -19,20 +20,18 @@ use crate::resources::{self, ResourceDef, Subresource};
 const FINALIZER: &str = "kubernetes";
 
 /// Runs forever, checking terminating namespaces every `period`.
-pub async fn run(registry: Arc<Registry>, resources: &'static [ResourceDef], period: Duration) {
+pub async fn run(registry: Arc<Registry>, catalog: Arc<Catalog>, period: Duration) {
     let mut tick = tokio::time::interval(period);
     loop {
         tick.tick().await;
-        if let Err(error) = sweep(&registry, resources).await {
+        let served = catalog.snapshot();
+        if let Err(error) = sweep(&registry, &served.resources).await {
             tracing::debug!(%error, "namespace cleanup pass failed; retrying");
         }
     }
 }
 
-async fn sweep(
-    registry: &Registry,
-    resources: &'static [ResourceDef],
-) -> Result<(), crate::ApiError> {
+async fn sweep(registry: &Registry, resources: &[ResourceDef]) -> Result<(), crate::ApiError> {
     let Some(namespaces) = resources::find("", "v1", "namespaces") else {
         return Ok(());
     };
@@ -64,7 +63,7 @@ async fn sweep(
 /// Deletes what is left in the namespace; true once nothing is.
 async fn empty_namespace(
     registry: &Registry,
-    resources: &'static [ResourceDef],
+    resources: &[ResourceDef],
     namespace: &str,
 ) -> Result<bool, crate::ApiError> {
     let mut seen = HashSet::new();

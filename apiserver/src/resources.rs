@@ -1,5 +1,11 @@
-//! The built-in resources Mars serves: one row per (group, version, resource),
-//! the facts discovery, routing, storage and strategies all read.
+//! The resources Mars serves: one row per (group, version, resource), the
+//! facts discovery, routing, storage and strategies all read. Built-in rows
+//! are a static table; custom resources get rows at run time from their
+//! CustomResourceDefinitions (see [`crate::catalog`]).
+
+use std::sync::Arc;
+
+use crate::crd::CustomVersion;
 
 /// A subresource a resource serves beside its main endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +52,9 @@ pub enum Verbs {
     CrudNoCollection,
     /// Only create: review-style resources answered, never stored.
     CreateOnly,
+    /// `Crud` as kube-apiserver lists it for custom resources (its own
+    /// order).
+    CustomCrud,
 }
 
 impl Verbs {
@@ -66,6 +75,16 @@ impl Verbs {
                 "create", "delete", "get", "list", "patch", "update", "watch",
             ],
             Verbs::CreateOnly => &["create"],
+            Verbs::CustomCrud => &[
+                "delete",
+                "deletecollection",
+                "get",
+                "list",
+                "patch",
+                "create",
+                "update",
+                "watch",
+            ],
         }
     }
 
@@ -76,7 +95,7 @@ impl Verbs {
 }
 
 /// One served resource.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ResourceDef {
     /// API group; `""` is the legacy core group served under `/api`.
     pub group: &'static str,
@@ -96,6 +115,9 @@ pub struct ResourceDef {
     /// Where objects are stored: the `(group, plural)` whose keys this
     /// version shares (`None`: its own group and plural).
     pub storage: Option<(&'static str, &'static str)>,
+    /// What a CustomResourceDefinition adds (schema, printer columns, scale
+    /// paths); `None` for built-in resources.
+    pub custom: Option<Arc<CustomVersion>>,
 }
 
 impl ResourceDef {
@@ -116,6 +138,12 @@ impl ResourceDef {
         } else {
             format!("{}.{}", self.plural, self.group)
         }
+    }
+
+    /// Whether this is the same served resource (the same group, version
+    /// and plural).
+    pub fn same(&self, other: &ResourceDef) -> bool {
+        self.group == other.group && self.version == other.version && self.plural == other.plural
     }
 
     /// Whether the subresource is served.
@@ -176,7 +204,20 @@ const fn def(
         verbs: Verbs::Crud,
         has_generation,
         storage: None,
+        custom: None,
     }
+}
+
+/// `def` serving other verbs.
+const fn with_verbs(mut def: ResourceDef, verbs: Verbs) -> ResourceDef {
+    def.verbs = verbs;
+    def
+}
+
+/// `def` whose objects are stored under another version's group and plural.
+const fn stored_as(mut def: ResourceDef, group: &'static str, plural: &'static str) -> ResourceDef {
+    def.storage = Some((group, plural));
+    def
 }
 
 /// Every built-in resource, in the order discovery lists groups (core
@@ -188,10 +229,7 @@ pub static BUILTIN: &[ResourceDef] = &[
     def("", "v1", "Endpoints", "endpoints", "endpoints", true, &["ep"], NONE, &[], false),
     def("", "v1", "Event", "events", "event", true, &["ev"], NONE, &[], false),
     def("", "v1", "LimitRange", "limitranges", "limitrange", true, &["limits"], NONE, &[], false),
-    ResourceDef {
-        verbs: Verbs::CrudNoCollection,
-        ..def("", "v1", "Namespace", "namespaces", "namespace", false, &["ns"], NONE, &[Finalize, Status], false)
-    },
+    with_verbs(def("", "v1", "Namespace", "namespaces", "namespace", false, &["ns"], NONE, &[Finalize, Status], false), Verbs::CrudNoCollection),
     def("", "v1", "Node", "nodes", "node", false, &["no"], NONE, &[Status], false),
     def("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", "persistentvolumeclaim", true, &["pvc"], NONE, &[Status], false),
     def("", "v1", "PersistentVolume", "persistentvolumes", "persistentvolume", false, &["pv"], NONE, &[Status], false),
@@ -209,21 +247,12 @@ pub static BUILTIN: &[ResourceDef] = &[
     def("apps", "v1", "ReplicaSet", "replicasets", "replicaset", true, &["rs"], ALL, &[Scale, Status], true),
     def("apps", "v1", "StatefulSet", "statefulsets", "statefulset", true, &["sts"], ALL, &[Scale, Status], true),
     // events.k8s.io/v1
-    ResourceDef {
-        storage: Some(("", "events")),
-        ..def("events.k8s.io", "v1", "Event", "events", "event", true, &["ev"], NONE, &[], false)
-    },
+    stored_as(def("events.k8s.io", "v1", "Event", "events", "event", true, &["ev"], NONE, &[], false), "", "events"),
     // authentication.k8s.io/v1
-    ResourceDef {
-        verbs: Verbs::CreateOnly,
-        ..def("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", "selfsubjectreview", false, NONE, NONE, &[], false)
-    },
+    with_verbs(def("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", "selfsubjectreview", false, NONE, NONE, &[], false), Verbs::CreateOnly),
     // autoscaling
     def("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", "horizontalpodautoscaler", true, &["hpa"], ALL, &[Status], false),
-    ResourceDef {
-        storage: Some(("autoscaling", "horizontalpodautoscalers")),
-        ..def("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", "horizontalpodautoscaler", true, &["hpa"], ALL, &[Status], false)
-    },
+    stored_as(def("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", "horizontalpodautoscaler", true, &["hpa"], ALL, &[Status], false), "autoscaling", "horizontalpodautoscalers"),
     // batch/v1
     def("batch", "v1", "CronJob", "cronjobs", "cronjob", true, &["cj"], ALL, &[Status], true),
     def("batch", "v1", "Job", "jobs", "job", true, NONE, ALL, &[Status], true),

@@ -849,10 +849,16 @@ enum FieldSet {
     /// `events.k8s.io` Events: `regarding.*` names for the core Event fields.
     EventsV1Event,
     Job,
+    /// A custom resource: the metadata fields and its CRD version's
+    /// `selectableFields` (simple dotted paths).
+    Custom(&'static [&'static str]),
 }
 
 impl FieldSet {
     fn of(resource: &ResourceDef) -> Self {
+        if let Some(custom) = &resource.custom {
+            return FieldSet::Custom(custom.selectable_fields);
+        }
         match (resource.group, resource.kind) {
             ("", "Pod") => FieldSet::Pod,
             ("", "Node") => FieldSet::Node,
@@ -886,6 +892,22 @@ impl FieldSet {
                         go_quote(label)
                     )
                 });
+            }
+            FieldSet::Custom(fields) => {
+                return find(label, META_FIELDS)
+                    .or_else(|| find(label, fields))
+                    .ok_or_else(|| {
+                        let known: Vec<String> = META_FIELDS
+                            .iter()
+                            .chain(fields.iter())
+                            .map(|f| format!("{f:?}"))
+                            .collect();
+                        format!(
+                            "{} is not a known field selector: only {}",
+                            go_quote(label),
+                            known.join(", ")
+                        )
+                    });
             }
             FieldSet::Pod if label == "spec.host" => Some("spec.nodeName"),
             FieldSet::Pod => find(label, POD_FIELDS),
@@ -1144,6 +1166,14 @@ fn field_value(set: FieldSet, namespaced: bool, field: &str, obj: &Value) -> Str
         FieldSet::Job if field == "status.successful" => count(&obj["status"]["succeeded"]),
         FieldSet::Event => event_field(field, obj, CORE_EVENT),
         FieldSet::EventsV1Event => event_field(field, obj, EVENTS_V1_EVENT),
+        FieldSet::Custom(_) => {
+            let value = field.split('.').fold(obj, |at, name| &at[name]);
+            match value {
+                Value::String(s) => s.clone(),
+                Value::Null => String::new(),
+                other => other.to_string(),
+            }
+        }
         _ => String::new(),
     }
 }

@@ -19,6 +19,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::auth::authn::Authenticator;
 use crate::auth::pki;
+use crate::catalog::Catalog;
 use crate::handler::{self, Api, Incoming};
 use crate::registry::{Registry, RegistryConfig};
 use crate::resources::{self, BUILTIN};
@@ -38,6 +39,9 @@ pub struct ApiServerConfig {
     pub bookmark_interval: Duration,
     /// How often the store's history is compacted (`None`: never).
     pub compaction_interval: Option<Duration>,
+    /// CustomResourceDefinitions installed (or upgraded) at start, served
+    /// before the port opens: Mars's own kinds.
+    pub install_crds: Vec<serde_json::Value>,
 }
 
 /// Why the API server could not start.
@@ -63,6 +67,7 @@ pub struct ApiServer {
     stop: watch::Sender<bool>,
     serve: tokio::task::JoinHandle<()>,
     cleanup: tokio::task::JoinHandle<()>,
+    crd_controller: tokio::task::JoinHandle<()>,
     compactor: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -109,16 +114,28 @@ impl ApiServer {
         // start-up, rather than in the first write.
         tokio::task::spawn_blocking(crate::fields::compile_schemas);
         ensure_system_namespaces(&registry).await;
+        let catalog = Arc::new(Catalog::new(BUILTIN));
+        install_crds(&registry, &config.install_crds).await;
+        if let Err(error) =
+            crate::crd::controller::reconcile_once(Arc::clone(&registry), Arc::clone(&catalog))
+                .await
+        {
+            tracing::warn!(%error, "cannot serve the stored CRDs yet");
+        }
+        let crd_controller = tokio::spawn(crate::crd::controller::run(
+            Arc::clone(&registry),
+            Arc::clone(&catalog),
+        ));
         let compactor = config
             .compaction_interval
             .filter(|i| !i.is_zero())
             .map(|interval| tokio::spawn(crate::compactor::run(Arc::clone(&store), interval)));
         let cleanup = tokio::spawn(crate::namespace_cleanup::run(
             Arc::clone(&registry),
-            BUILTIN,
+            Arc::clone(&catalog),
             Duration::from_secs(1),
         ));
-        let mut api = Api::new(registry, Authenticator::from_credentials(&creds), BUILTIN);
+        let mut api = Api::new(registry, Authenticator::from_credentials(&creds), catalog);
         api.bookmark_interval = config.bookmark_interval;
         api.server_address = url.trim_start_matches("https://").to_string();
         let api = Arc::new(api);
@@ -141,6 +158,7 @@ impl ApiServer {
             stop,
             serve,
             cleanup,
+            crd_controller,
             compactor,
         })
     }
@@ -149,6 +167,7 @@ impl ApiServer {
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         self.cleanup.abort();
+        self.crd_controller.abort();
         if let Some(compactor) = &self.compactor {
             compactor.abort();
         }
@@ -176,6 +195,37 @@ async fn ensure_system_namespaces(registry: &Arc<Registry>) {
             Err(error) => {
                 tracing::warn!(namespace = name, %error, "cannot create a system namespace")
             }
+        }
+    }
+}
+
+/// Creates each CRD, or updates its spec when it differs from the stored
+/// one (an upgrade of Mars brings new fields); objects stay.
+async fn install_crds(registry: &Arc<Registry>, crds: &[serde_json::Value]) {
+    let Some(resource) = resources::find("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+    else {
+        return;
+    };
+    let write = crate::registry::Write {
+        manager: Some("mars"),
+        ..crate::registry::Write::internal()
+    };
+    for crd in crds {
+        let name = crd["metadata"]["name"].as_str().unwrap_or_default();
+        let created = registry.create(resource, None, crd.clone(), write).await;
+        let result = match created {
+            Err(crate::ApiError::AlreadyExists { .. }) => registry
+                .guaranteed_update(resource, None, name, write, |current| {
+                    let mut next = current.clone();
+                    next["spec"] = crd["spec"].clone();
+                    Ok(next)
+                })
+                .await
+                .map(|_| ()),
+            other => other.map(|_| ()),
+        };
+        if let Err(error) = result {
+            tracing::warn!(crd = name, %error, "cannot install a CRD");
         }
     }
 }

@@ -36,13 +36,19 @@ pub struct Column {
 
 /// The columns kube-apiserver prints for `resource`.
 pub fn columns(resource: &ResourceDef) -> Vec<Column> {
-    Printer::of(resource).columns().to_vec()
+    match &resource.custom {
+        Some(custom) => custom.columns(),
+        None => Printer::of(resource).columns().to_vec(),
+    }
 }
 
 /// The cells of one object's row, in [`columns`] order. `now` is the
 /// server's clock, for ages.
 pub fn cells(resource: &ResourceDef, obj: &Value, now: jiff::Timestamp) -> Vec<Value> {
-    Printer::of(resource).cells(obj, now)
+    match &resource.custom {
+        Some(custom) => custom.cells(obj, now),
+        None => Printer::of(resource).cells(obj, now),
+    }
 }
 
 /// A duration as `k8s.io/apimachinery/pkg/util/duration.HumanDuration`
@@ -308,7 +314,8 @@ const fn wide(name: &'static str, description: &'static str) -> Column {
     }
 }
 
-const NAME: Column = Column {
+/// The `Name` column every table starts with.
+pub const NAME: Column = Column {
     name: "Name",
     type_: "string",
     format: "name",
@@ -316,6 +323,9 @@ const NAME: Column = Column {
     priority: 0,
 };
 const AGE: Column = col("Age", doc::OBJECT_META_CREATION_TIMESTAMP);
+/// `metadata.creationTimestamp`'s description (custom resources' default
+/// `Age` column).
+pub const CREATION_TIMESTAMP_DOC: &str = doc::OBJECT_META_CREATION_TIMESTAMP;
 const CONTAINERS_DOC: &str = "Names of each container in the template.";
 const IMAGES_DOC: &str = "Images referenced by each container in the template.";
 const CONTAINERS: Column = wide("Containers", CONTAINERS_DOC);

@@ -93,6 +93,7 @@ pub async fn start(args: &ServerArgs) -> anyhow::Result<Running> {
                     },
                     bookmark_interval: args.watch_bookmark_interval,
                     compaction_interval: Some(args.etcd_compaction_interval),
+                    install_crds: Vec::new(),
                 },
             )
             .await

@@ -18,7 +18,7 @@ use crate::handler::Api;
 use crate::negotiation;
 use crate::registry::ListOptions;
 use crate::request::{Query, ResourceTarget, Verb};
-use crate::resources::{self, ResourceDef, Subresource};
+use crate::resources::{ResourceDef, Subresource};
 use crate::response::Body;
 use crate::selectors::{FieldSelector, LabelSelector};
 
@@ -26,7 +26,7 @@ use crate::selectors::{FieldSelector, LabelSelector};
 pub struct Call<'a> {
     pub api: &'a Arc<Api>,
     pub user: &'a UserInfo,
-    pub resource: &'static ResourceDef,
+    pub resource: ResourceDef,
     pub namespace: Option<String>,
     pub name: Option<String>,
     pub subresource: Option<Subresource>,
@@ -70,8 +70,9 @@ where
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let resource = resources::find(&target.group, &target.version, &target.resource)
-        .filter(|r| api.resources.contains(r))
+    let resource = api
+        .catalog
+        .find(&target.group, &target.version, &target.resource)
         .ok_or(ApiError::NoRoute)?;
     if target.namespace.is_some() && !resource.namespaced {
         return Err(ApiError::NoRoute);
@@ -84,7 +85,7 @@ where
                 .ok_or(ApiError::NoRoute)?,
         ),
     };
-    if !verb_allowed(resource, subresource, target.verb) {
+    if !verb_allowed(&resource, subresource, target.verb) {
         return Err(ApiError::MethodNotAllowed);
     }
     let headers = request.headers();
@@ -107,7 +108,7 @@ where
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
     };
-    match target.verb {
+    let response = match target.verb {
         Verb::Get => get(&call).await,
         Verb::List => list(&call).await,
         Verb::Watch => watch::serve(&call).await,
@@ -120,7 +121,17 @@ where
             let body = read_body(request, api.max_body_bytes).await?;
             write::serve(&call, target.verb, content_type.as_deref(), body).await
         }
-    }
+    }?;
+    // A deprecated custom resource version says so on every answer.
+    let deprecation = call
+        .resource
+        .custom
+        .as_ref()
+        .and_then(|c| c.deprecation_warning.clone());
+    Ok(match deprecation {
+        Some(warning) => write::with_warnings(response, &[warning]),
+        None => response,
+    })
 }
 
 fn verb_allowed(resource: &ResourceDef, subresource: Option<Subresource>, verb: Verb) -> bool {
@@ -169,7 +180,7 @@ fn list_options(call: &Call<'_>) -> Result<ListOptions, ApiError> {
     let labels = LabelSelector::parse(call.query.get("labelSelector").unwrap_or_default())
         .map_err(ApiError::BadRequest)?;
     let fields = FieldSelector::parse(
-        call.resource,
+        &call.resource,
         call.query.get("fieldSelector").unwrap_or_default(),
     )
     .map_err(ApiError::BadRequest)?;
@@ -195,10 +206,10 @@ async fn get(call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let object = call
         .api
         .registry
-        .get(call.resource, call.namespace(), name)
+        .get(&call.resource, call.namespace(), name)
         .await?;
     if call.subresource == Some(Subresource::Scale) {
-        let scale = write::scale_of(call.resource, &object.value());
+        let scale = write::scale_of(&call.resource, &object.value());
         return Ok(output::value(call, StatusCode::OK, &scale));
     }
     Ok(output::object(call, StatusCode::OK, &object))
@@ -209,7 +220,7 @@ async fn list(call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let result = call
         .api
         .registry
-        .list(call.resource, call.namespace(), &options)
+        .list(&call.resource, call.namespace(), &options)
         .await?;
     Ok(output::list(call, &result))
 }

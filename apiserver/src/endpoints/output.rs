@@ -19,7 +19,7 @@ use crate::watchcache::CachedObject;
 
 /// One stored object in the negotiated representation.
 pub fn object(call: &Call<'_>, status: StatusCode, object: &Arc<CachedObject>) -> Response<Body> {
-    let object = presented(call.resource, object);
+    let object = presented(&call.resource, object);
     match call.output {
         Output::Json => response::encoded(
             call.accept_encoding.as_deref(),
@@ -54,17 +54,17 @@ pub fn value(call: &Call<'_>, status: StatusCode, obj: &Value) -> Response<Body>
             let yaml = serde_yaml::to_string(obj).unwrap_or_default();
             return response::bytes(status, "application/yaml", yaml);
         }
-        Output::Table if is_kind(obj, call.resource) => {
+        Output::Table if is_kind(obj, &call.resource) => {
             let rv = obj["metadata"]["resourceVersion"].clone();
             table_of(
-                call.resource,
+                &call.resource,
                 include_object(call),
                 std::iter::once(obj),
                 json!({"resourceVersion": rv}),
                 true,
             )
         }
-        Output::Metadata if is_kind(obj, call.resource) => partial_metadata(obj),
+        Output::Metadata if is_kind(obj, &call.resource) => partial_metadata(obj),
         Output::Table | Output::Metadata => obj.clone(),
     };
     let body = Bytes::from(serde_json::to_vec(&rendered).unwrap_or_default());
@@ -82,12 +82,12 @@ fn is_kind(obj: &Value, resource: &ResourceDef) -> bool {
 
 /// A list in the negotiated representation.
 pub fn list(call: &Call<'_>, result: &ListResult) -> Response<Body> {
-    if conversion::needed(call.resource) {
+    if conversion::needed(&call.resource) {
         let result = ListResult {
             items: result
                 .items
                 .iter()
-                .map(|o| presented(call.resource, o))
+                .map(|o| presented(&call.resource, o))
                 .collect(),
             revision: result.revision,
             continue_token: result.continue_token.clone(),
@@ -109,7 +109,7 @@ fn list_of(call: &Call<'_>, result: &ListResult) -> Response<Body> {
     }
     let metadata = Value::Object(metadata);
     let body = match call.output {
-        Output::Json => json_list(call.resource, &metadata, &result.items),
+        Output::Json => json_list(&call.resource, &metadata, &result.items),
         Output::Yaml => {
             let items: Vec<Value> = result.items.iter().map(|o| o.value()).collect();
             let list = json!({
@@ -124,7 +124,7 @@ fn list_of(call: &Call<'_>, result: &ListResult) -> Response<Body> {
         Output::Table => {
             let values: Vec<Value> = result.items.iter().map(|o| o.value()).collect();
             let table = table_of(
-                call.resource,
+                &call.resource,
                 include_object(call),
                 values.iter(),
                 metadata,

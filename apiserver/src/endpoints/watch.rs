@@ -39,10 +39,10 @@ pub async fn serve(call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let items = call
         .api
         .registry
-        .watch(call.resource, call.namespace(), options)
+        .watch(&call.resource, call.namespace(), options)
         .await?;
     let mut encoder = Encoder {
-        resource: call.resource,
+        resource: call.resource.clone(),
         output: call.output,
         sent_columns: false,
         include: output::include_object(call).to_string(),
@@ -64,7 +64,7 @@ pub async fn serve(call: &Call<'_>) -> Result<Response<Body>, ApiError> {
 /// Turns watch items into lines of the negotiated representation; it
 /// outlives the request, so it keeps what it needs of it.
 struct Encoder {
-    resource: &'static ResourceDef,
+    resource: ResourceDef,
     output: Output,
     /// Tables carry column definitions in the first event only.
     sent_columns: bool,
@@ -97,7 +97,7 @@ impl Encoder {
     }
 
     fn event(&mut self, kind: &str, object: &Arc<CachedObject>) -> Bytes {
-        let object = output::presented(self.resource, object);
+        let object = output::presented(&self.resource, object);
         match self.output {
             Output::Json => {
                 let json = object.json();
@@ -113,7 +113,7 @@ impl Encoder {
                 let value = object.value();
                 let metadata = json!({"resourceVersion": value["metadata"]["resourceVersion"]});
                 let table = output::table_of(
-                    self.resource,
+                    &self.resource,
                     &self.include,
                     std::iter::once(&value),
                     metadata,

@@ -101,7 +101,7 @@ fn json_body<'b>(content_type: Option<&str>, body: &'b [u8]) -> Option<&'b [u8]>
 
 /// `Warning` headers (RFC 7234 code 299, as kube-apiserver sends them),
 /// which kubectl prints as `Warning: …`.
-fn with_warnings(mut response: Response<Body>, warnings: &[String]) -> Response<Body> {
+pub(super) fn with_warnings(mut response: Response<Body>, warnings: &[String]) -> Response<Body> {
     for warning in warnings {
         let escaped = warning.replace('\\', "\\\\").replace('"', "\\\"");
         if let Ok(value) = http::HeaderValue::from_str(&format!("299 - \"{escaped}\"")) {
@@ -117,7 +117,7 @@ async fn create(
     body: &[u8],
     options: &Options,
 ) -> Result<Response<Body>, ApiError> {
-    let resource = call.resource;
+    let resource = &call.resource;
     if call.subresource == Some(Subresource::Binding) {
         return bind(call, content_type, body, options.dry_run).await;
     }
@@ -170,7 +170,7 @@ async fn update(
     options: &Options,
 ) -> Result<Response<Body>, ApiError> {
     let name = call.name()?;
-    let resource = call.resource;
+    let resource = &call.resource;
     if call.subresource == Some(Subresource::Scale) {
         let scale = decode_body(content_type, body, "Scale")?;
         return write_scale(call, name, &scale, options).await;
@@ -225,7 +225,7 @@ async fn patch(
         return apply(call, patch_doc, options).await;
     }
     let name = call.name()?;
-    let resource = call.resource;
+    let resource = &call.resource;
     let scale = call.subresource == Some(Subresource::Scale);
     let patched = |current: &Value| -> Result<Value, ApiError> {
         let invalid = |e: patch::PatchError| ApiError::PatchRejected(e.to_string());
@@ -283,7 +283,7 @@ async fn apply(
     options: &Options,
 ) -> Result<Response<Body>, ApiError> {
     let name = call.name()?;
-    let resource = call.resource;
+    let resource = &call.resource;
     if call.query.get("fieldManager").is_none() {
         return Err(ApiError::BadRequest(
             "PATCH, application/apply-patch+yaml requests require the fieldManager parameter"
@@ -356,14 +356,14 @@ async fn delete(
     let deleted = call
         .api
         .registry
-        .delete(call.resource, call.namespace(), name, &options, dry_run)
+        .delete(&call.resource, call.namespace(), name, &options, dry_run)
         .await?;
     Ok(match deleted {
         Deleted::Pending(obj) => output::value(call, StatusCode::OK, &obj),
-        Deleted::Gone(obj) if returns_deleted_object(call.resource) => {
+        Deleted::Gone(obj) if returns_deleted_object(&call.resource) => {
             output::value(call, StatusCode::OK, &obj)
         }
-        Deleted::Gone(obj) => output::value(call, StatusCode::OK, &success(call.resource, &obj)),
+        Deleted::Gone(obj) => output::value(call, StatusCode::OK, &success(&call.resource, &obj)),
     })
 }
 
@@ -451,11 +451,11 @@ async fn delete_collection(
     let filter = list_options(call)?;
     let registry = &call.api.registry;
     let listed = registry
-        .list(call.resource, call.namespace(), &filter)
+        .list(&call.resource, call.namespace(), &filter)
         .await?;
     // Deletes run side by side so their commits share the store's group
     // commit (one at a time, 5,000 objects took seconds).
-    let resource = call.resource;
+    let resource = &call.resource;
     let options = std::sync::Arc::new(options);
     let deletions = listed.items.iter().map(|object| {
         let value = object.value();
@@ -496,7 +496,22 @@ async fn delete_collection(
 
 /// The `autoscaling/v1` Scale of a scalable object.
 pub fn scale_of(resource: &ResourceDef, obj: &Value) -> Value {
-    let meta = &obj["metadata"];
+    if let Some(paths) = resource.custom.as_ref().and_then(|c| c.scale.as_ref()) {
+        let replicas =
+            |path: &crate::crd::JsonPath| path.first(obj).and_then(Value::as_i64).unwrap_or(0);
+        let selector = paths
+            .label_selector
+            .as_ref()
+            .and_then(|p| p.first(obj))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        return scale(
+            obj,
+            replicas(&paths.spec_replicas),
+            replicas(&paths.status_replicas),
+            selector,
+        );
+    }
     let selector = match &obj["spec"]["selector"] {
         Value::Object(_) => LabelSelector::from_label_selector_object(&obj["spec"]["selector"])
             .map(|s| s.to_string())
@@ -517,6 +532,16 @@ pub fn scale_of(resource: &ResourceDef, obj: &Value) -> Value {
     } else {
         selector
     };
+    scale(
+        obj,
+        obj["spec"]["replicas"].as_i64().unwrap_or(0),
+        obj["status"]["replicas"].as_i64().unwrap_or(0),
+        &selector,
+    )
+}
+
+fn scale(obj: &Value, spec_replicas: i64, status_replicas: i64, selector: &str) -> Value {
+    let meta = &obj["metadata"];
     json!({
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
@@ -527,9 +552,28 @@ pub fn scale_of(resource: &ResourceDef, obj: &Value) -> Value {
             "resourceVersion": meta["resourceVersion"],
             "creationTimestamp": meta["creationTimestamp"],
         },
-        "spec": {"replicas": obj["spec"]["replicas"].as_i64().unwrap_or(0)},
-        "status": {"replicas": obj["status"]["replicas"].as_i64().unwrap_or(0), "selector": selector},
+        "spec": {"replicas": spec_replicas},
+        "status": {"replicas": status_replicas, "selector": selector},
     })
+}
+
+/// Sets the replicas a Scale asks for on the scaled object.
+fn set_replicas(resource: &ResourceDef, obj: &mut Value, replicas: i64) {
+    let custom_path = resource
+        .custom
+        .as_ref()
+        .and_then(|c| c.scale.as_ref())
+        .and_then(|paths| paths.spec_replicas.fields());
+    let path = custom_path.unwrap_or_else(|| vec!["spec", "replicas"]);
+    let mut at = obj;
+    for field in path {
+        if !at.is_object() {
+            *at = json!({});
+        }
+        let Value::Object(map) = at else { return };
+        at = map.entry(field).or_insert(Value::Null);
+    }
+    *at = json!(replicas);
 }
 
 async fn write_scale(
@@ -538,7 +582,7 @@ async fn write_scale(
     scale: &Value,
     options: &Options,
 ) -> Result<Response<Body>, ApiError> {
-    let resource = call.resource;
+    let resource = &call.resource;
     let replicas = scale["spec"]["replicas"].as_i64().unwrap_or(0);
     if replicas < 0 {
         return Err(ApiError::Invalid {
@@ -561,7 +605,7 @@ async fn write_scale(
         .registry
         .guaranteed_update(resource, call.namespace(), name, write, |current| {
             let mut next = current.clone();
-            next["spec"]["replicas"] = json!(replicas);
+            set_replicas(resource, &mut next, replicas);
             Ok(next)
         })
         .await?;
@@ -596,7 +640,7 @@ async fn bind(
     call.api
         .registry
         .guaranteed_update(
-            call.resource,
+            &call.resource,
             call.namespace(),
             name,
             Write {
@@ -606,7 +650,7 @@ async fn bind(
             },
             |pod| {
                 let current = pod["spec"]["nodeName"].as_str().unwrap_or_default();
-                let conflict = |detail: String| ApiError::conflict(call.resource, name, detail);
+                let conflict = |detail: String| ApiError::conflict(&call.resource, name, detail);
                 if !current.is_empty() {
                     return Err(conflict(format!(
                         "pod {name} is already assigned to node \"{current}\""

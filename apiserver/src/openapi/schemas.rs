@@ -153,7 +153,10 @@ fn collect_refs(value: &Value, format: Format, names: &mut Vec<String>) {
 
 /// Adds a resource's kind, its list and its subresources' kinds.
 fn add_resource(generator: &mut SchemaGenerator, format: Format, r: &ResourceDef) {
-    let name = add_kind(generator, r.group, r.version, r.kind);
+    let name = match &r.custom {
+        Some(custom) => add_custom_kind(generator, format, r, &custom.openapi_schema),
+        None => add_kind(generator, r.group, r.version, r.kind),
+    };
     if r.verbs.allows("list") {
         add_list(generator, format, &name, r);
     }
@@ -185,6 +188,66 @@ fn add_kind(generator: &mut SchemaGenerator, group: &str, version: &str, kind: &
         generator.definitions_mut().insert(name.clone(), schema);
     }
     name
+}
+
+/// Adds a custom resource's kind from its CRD schema, as kube publishes
+/// it: `apiVersion`, `kind` and `metadata` described and typed like every
+/// kind's; Swagger 2.0 without what it cannot say (`nullable`, unions).
+fn add_custom_kind(
+    generator: &mut SchemaGenerator,
+    format: Format,
+    r: &ResourceDef,
+    schema: &Value,
+) -> String {
+    let name = definition_name(r.group, r.version, r.kind);
+    let mut schema = match format {
+        Format::V3 => schema.clone(),
+        Format::V2 => swagger2(schema),
+    };
+    if !schema.is_object() {
+        schema = json!({});
+    }
+    schema["type"] = json!("object");
+    if !schema["properties"].is_object() {
+        schema["properties"] = json!({});
+    }
+    let properties = &mut schema["properties"];
+    properties["apiVersion"] = json!({"description": API_VERSION_DESCRIPTION, "type": "string"});
+    properties["kind"] = json!({"description": KIND_DESCRIPTION, "type": "string"});
+    properties["metadata"] = described_ref::<meta::ObjectMeta>(generator, OBJECT_META_DESCRIPTION);
+    generator.definitions_mut().insert(name.clone(), schema);
+    name
+}
+
+/// A CRD schema in Swagger 2.0's vocabulary: kube drops `nullable` and the
+/// value-validation unions there.
+fn swagger2(schema: &Value) -> Value {
+    match schema {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(key, _)| {
+                    !matches!(
+                        key.as_str(),
+                        "nullable" | "anyOf" | "oneOf" | "allOf" | "not"
+                    )
+                })
+                .map(|(key, value)| {
+                    let value = match key.as_str() {
+                        "properties" | "patternProperties" => Value::Object(
+                            value
+                                .as_object()
+                                .map(|m| m.iter().map(|(k, v)| (k.clone(), swagger2(v))).collect())
+                                .unwrap_or_default(),
+                        ),
+                        "items" | "additionalProperties" => swagger2(value),
+                        _ => value.clone(),
+                    };
+                    (key.clone(), value)
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 /// Adds `<Kind>List`, which k8s-openapi models as a generic `List<T>`

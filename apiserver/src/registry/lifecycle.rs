@@ -52,10 +52,7 @@ pub fn check_type(resource: &ResourceDef, obj: &mut Value) -> Result<(), ApiErro
         }
         Some(v) if v == api_version => {}
         // Another served version of the same kind shares storage.
-        Some(v)
-            if crate::resources::find_kind(v, resource.kind)
-                .is_some_and(|other| other.group == resource.group) =>
-        {
+        Some(v) if other_version_of(resource, v) => {
             map.insert("apiVersion".into(), json!(api_version));
         }
         Some(v) => {
@@ -73,6 +70,18 @@ pub fn check_type(resource: &ResourceDef, obj: &mut Value) -> Result<(), ApiErro
         map.insert("metadata".into(), json!({}));
     }
     Ok(())
+}
+
+/// Whether `api_version` is another served version of `resource`'s kind.
+fn other_version_of(resource: &ResourceDef, api_version: &str) -> bool {
+    match &resource.custom {
+        Some(custom) => api_version
+            .strip_prefix(resource.group)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .is_some_and(|version| custom.served_versions.iter().any(|v| v == version)),
+        None => crate::resources::find_kind(api_version, resource.kind)
+            .is_some_and(|other| other.group == resource.group),
+    }
 }
 
 fn meta(obj: &mut Value) -> &mut Map<String, Value> {
@@ -357,7 +366,12 @@ pub fn plan_delete(
         Some("Orphan") => Some("orphan"),
         _ => None,
     };
-    if let Some(f) = finalizer {
+    // A CRD's objects are deleted before the CRD goes (its controller
+    // removes this finalizer then).
+    let crd_cleanup = (resource.group == "apiextensions.k8s.io"
+        && resource.plural == "customresourcedefinitions")
+        .then_some(crate::crd::CLEANUP_FINALIZER);
+    for f in finalizer.into_iter().chain(crd_cleanup) {
         let m = meta(obj);
         let list = m.entry("finalizers").or_insert_with(|| json!([]));
         if let Some(list) = list.as_array_mut()

@@ -78,7 +78,9 @@ impl Default for RegistryConfig {
 /// CRUD for every served resource.
 pub struct Registry {
     store: Arc<dyn Store>,
-    caches: HashMap<String, Arc<WatchCache>>,
+    /// One watch cache per storage prefix; custom resources add theirs
+    /// when their CRD is established.
+    caches: parking_lot::RwLock<HashMap<String, Arc<WatchCache>>>,
     service_ips: ServiceIps,
 }
 
@@ -100,15 +102,35 @@ impl Registry {
         }
         Ok(Arc::new(Self {
             store,
-            caches,
+            caches: parking_lot::RwLock::new(caches),
             service_ips: ServiceIps::new(&config.service_cidr)?,
         }))
     }
 
-    fn cache(&self, resource: &ResourceDef) -> Result<&Arc<WatchCache>, ApiError> {
-        self.caches.get(&resource.key_prefix()).ok_or_else(|| {
-            ApiError::Internal(format!("no cache for {}", resource.group_resource()))
-        })
+    fn cache(&self, resource: &ResourceDef) -> Result<Arc<WatchCache>, ApiError> {
+        self.caches
+            .read()
+            .get(&resource.key_prefix())
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::Internal(format!("no cache for {}", resource.group_resource()))
+            })
+    }
+
+    /// Makes `resource` servable: starts its watch cache (if its storage
+    /// has none yet) and waits until it is loaded.
+    pub async fn serve(&self, resource: &ResourceDef) {
+        let cache = {
+            let mut caches = self.caches.write();
+            Arc::clone(
+                caches
+                    .entry(resource.key_prefix())
+                    .or_insert_with_key(|prefix| {
+                        WatchCache::start(Arc::clone(&self.store), prefix)
+                    }),
+            )
+        };
+        cache.wait_ready().await;
     }
 
     /// One object, read from the store (a consistent read).
@@ -460,7 +482,7 @@ impl Registry {
         &self,
         resource: &ResourceDef,
         revision: i64,
-    ) -> Result<&Arc<WatchCache>, ApiError> {
+    ) -> Result<Arc<WatchCache>, ApiError> {
         let cache = self.cache(resource)?;
         if !cache.wait_for(revision, Duration::from_secs(3)).await {
             return Err(ApiError::Timeout(format!(

@@ -21,6 +21,10 @@ pub fn apply_defaults(resource: &ResourceDef, obj: &mut Value) {
     if !obj.is_object() {
         return;
     }
+    if let Some(custom) = &resource.custom {
+        custom.apply_defaults(obj);
+        return;
+    }
     match (resource.group, resource.kind) {
         ("", "Pod") => pod::default_pod(obj),
         ("", "PodTemplate") => {

@@ -29,6 +29,11 @@ pub use batch::{
 /// `BeforeUpdate` does first: keep the stored `uid` and
 /// `creationTimestamp` when the client left them out.
 pub fn validate(resource: &ResourceDef, obj: &Value, old: Option<&Value>) -> Vec<FieldError> {
+    if let Some(custom) = &resource.custom {
+        let mut errors = corev1::validate_metadata_only(obj, old, resource.namespaced);
+        errors.extend(custom.validate(obj, old));
+        return errors;
+    }
     match (resource.group, resource.kind) {
         ("", "Pod") => pod::validate_pod(obj, old),
         ("", "PodTemplate") => pod::validate_pod_template(obj, old),

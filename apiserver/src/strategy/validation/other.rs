@@ -887,6 +887,27 @@ pub fn validate_custom_resource_definition(obj: &Value, old: Option<&Value>) -> 
             "must have exactly one version marked as storage version",
         ));
     }
+    let mut seen = std::collections::HashSet::new();
+    for (i, version) in versions.iter().enumerate() {
+        let name = str_or_empty(version, "name");
+        if name.is_empty() {
+            errs.push(FieldError::required(format!("spec.versions[{i}].name"), ""));
+        } else if !seen.insert(name) {
+            errs.push(FieldError::duplicate(
+                format!("spec.versions[{i}].name"),
+                &json!(name),
+            ));
+        }
+        if version["schema"]["openAPIV3Schema"].is_null() {
+            errs.push(FieldError::required(
+                format!("spec.versions[{i}].schema.openAPIV3Schema"),
+                "schemas are required",
+            ));
+        }
+    }
+    if errs.is_empty() {
+        errs.extend(crate::crd::validate(obj));
+    }
     errs
 }
 
@@ -1122,6 +1143,7 @@ mod tests {
             lines(&validate_custom_resource_definition(&crd, None)),
             vec![
                 "metadata.name: Invalid value: \"widgets.example.com\": must be spec.names.plural+\".\"+spec.group",
+                "spec.versions[0].schema.openAPIV3Schema: Required value: schemas are required",
             ]
         );
         let bare = json!({"metadata": {"name": "x.y"}, "spec": {"names": {}}});

@@ -4,6 +4,7 @@
 //! authentication. It depends on the store's trait only, never on a backend:
 //! the binary decides which store it gets.
 
+pub mod admission;
 pub mod auth;
 pub mod catalog;
 pub mod compactor;

@@ -415,3 +415,210 @@ async fn deleting_a_crd_deletes_its_objects_and_stops_serving() {
     let listed = h.get(WIDGETS).await.json();
     assert_eq!(listed["items"], json!([]));
 }
+
+const CASES: &str = "/apis/mars.io/v1alpha1/namespaces/default/cases";
+const PLANS: &str = "/apis/mars.io/v1alpha1/namespaces/default/changeplans";
+
+/// Installs Mars's Case and ChangePlan definitions.
+async fn install_remediation_kinds(h: &Harness) {
+    for crd in mars_crds::definitions() {
+        let crd = serde_json::to_value(crd).unwrap();
+        let name = crd["metadata"]["name"].as_str().unwrap();
+        if matches!(name, "cases.mars.io" | "changeplans.mars.io") {
+            establish(h, crd).await;
+        }
+    }
+}
+
+fn step(name: &str) -> Value {
+    json!({"name": name, "action": "shift-traffic", "timeoutSeconds": 60, "retries": 1})
+}
+
+/// Asks for `phase` through the status subresource.
+async fn move_case(h: &Harness, phase: &str, reason: &str) -> support::Reply {
+    h.send(
+        Method::PATCH,
+        &format!("{CASES}/outage/status"),
+        Some(json!({"status": {"phase": phase, "reason": reason}})),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_case_state_machine_is_enforced_by_the_api() {
+    let h = Harness::new().await;
+    install_remediation_kinds(&h).await;
+    let case = json!({
+        "apiVersion": "mars.io/v1alpha1", "kind": "Case",
+        "metadata": {"name": "outage"},
+        "spec": {"title": "Beijing–Shanghai fiber congested",
+                 "subject": {"kind": "Link", "name": "bj-sh-1"}, "severity": "high",
+                 "changePlanRef": {"name": "reroute"}},
+        "status": {"phase": "Closed"},
+    });
+    let created = h
+        .send_expecting(Method::POST, CASES, Some(case), StatusCode::CREATED)
+        .await
+        .json();
+    assert_eq!(
+        created["status"]["phase"], "New",
+        "a Case starts New whatever the body says"
+    );
+
+    // Illegal: New → Executing is a 409 and changes nothing.
+    let refused = assert_status(
+        &move_case(&h, "Executing", "skip ahead").await,
+        409,
+        "Conflict",
+    );
+    assert_eq!(
+        refused["message"],
+        "Operation cannot be fulfilled on cases.mars.io \"outage\": a Case cannot move from New to Executing; from New it may only move to Analyzing"
+    );
+    assert_eq!(
+        h.get(&format!("{CASES}/outage")).await.json()["status"]["phase"],
+        "New"
+    );
+
+    assert_eq!(
+        move_case(&h, "Analyzing", "triage").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        move_case(&h, "Planning", "root cause: fiber cut")
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    // Guard: WaitingApproval needs the plan; without it, 422 and nothing changes.
+    let missing = assert_status(
+        &move_case(&h, "WaitingApproval", "plan ready").await,
+        422,
+        "Invalid",
+    );
+    assert!(
+        missing["message"]
+            .as_str()
+            .unwrap()
+            .contains("needs a ChangePlan"),
+        "{missing}"
+    );
+    // A plan without rollback and verify still fails the guard.
+    let plan = json!({
+        "apiVersion": "mars.io/v1alpha1", "kind": "ChangePlan",
+        "metadata": {"name": "reroute"},
+        "spec": {"caseRef": {"name": "outage"}, "steps": [step("drain")], "riskScore": 0.2,
+                 "approval": {"mode": "manual"}},
+    });
+    h.send_expecting(Method::POST, PLANS, Some(plan), StatusCode::CREATED)
+        .await;
+    let incomplete = assert_status(
+        &move_case(&h, "WaitingApproval", "plan ready").await,
+        422,
+        "Invalid",
+    );
+    let causes = incomplete["details"]["causes"].as_array().unwrap();
+    assert_eq!(causes.len(), 2, "{incomplete}");
+    assert!(causes.iter().all(|c| c["field"] == "status.phase"));
+    assert_eq!(
+        h.get(&format!("{CASES}/outage")).await.json()["status"]["phase"],
+        "Planning"
+    );
+    // The refusal is recorded as a Warning Event on the Case.
+    let events = h.get("/api/v1/namespaces/default/events").await.json();
+    assert!(
+        events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["reason"] == "TransitionRefused"
+                && e["involvedObject"]["name"] == "outage"
+                && e["type"] == "Warning"),
+        "{events}"
+    );
+
+    // Invalid plans never get stored: steps are checked by the schema.
+    let mut bad_step = step("x");
+    bad_step["timeoutSeconds"] = json!(5);
+    let bad = json!({
+        "apiVersion": "mars.io/v1alpha1", "kind": "ChangePlan", "metadata": {"name": "bad"},
+        "spec": {"caseRef": {"name": "outage"}, "steps": [bad_step], "riskScore": 1.5},
+    });
+    let invalid = assert_status(
+        &h.send(Method::POST, PLANS, Some(bad)).await,
+        422,
+        "Invalid",
+    );
+    let message = invalid["message"].as_str().unwrap();
+    assert!(
+        message.contains("spec.steps[0].timeoutSeconds"),
+        "{message}"
+    );
+    assert!(message.contains("spec.riskScore"), "{message}");
+
+    // Complete the plan; the walk goes on to Closed.
+    h.send_expecting(
+        Method::PATCH,
+        &format!("{PLANS}/reroute"),
+        Some(json!({"spec": {
+            "rollback": [step("restore")],
+            "verify": [{"name": "latency", "expr": "link_latency_ms{link=\"bj-sh-1\"}",
+                        "threshold": {"operator": "lt", "value": 30}}],
+            "approval": {"mode": "manual", "approvedBy": "alice"},
+        }})),
+        StatusCode::OK,
+    )
+    .await;
+    for (phase, reason) in [
+        ("WaitingApproval", "plan ready"),
+        ("Executing", "approved by alice"),
+        ("Verifying", "steps done"),
+        ("Parked", "latency still high"),
+        ("Planning", "resume"),
+        ("WaitingApproval", "revised plan"),
+        ("Executing", "approved again"),
+        ("Verifying", "steps done"),
+        ("Closed", "latency back to 12 ms"),
+    ] {
+        let reply = move_case(&h, phase, reason).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{phase}: {}",
+            String::from_utf8_lossy(&reply.body)
+        );
+    }
+    // Closed is terminal.
+    assert_status(&move_case(&h, "Planning", "reopen").await, 409, "Conflict");
+
+    // The timeline: every accepted move, with the authenticated actor.
+    let case = h.get(&format!("{CASES}/outage")).await.json();
+    let timeline = case["status"]["timeline"].as_array().unwrap();
+    let moves: Vec<(&str, &str)> = timeline
+        .iter()
+        .map(|e| (e["from"].as_str().unwrap(), e["to"].as_str().unwrap()))
+        .collect();
+    assert_eq!(moves.len(), 11, "{moves:?}");
+    assert_eq!(moves[0], ("New", "Analyzing"));
+    assert_eq!(moves[10], ("Verifying", "Closed"));
+    assert!(timeline.iter().all(|e| e["actor"] == "mars-admin"));
+    assert_eq!(timeline[1]["reason"], "root cause: fiber cut");
+
+    // Clients cannot rewrite the timeline.
+    let forged = h
+        .send(
+            Method::PATCH,
+            &format!("{CASES}/outage/status"),
+            Some(json!({"status": {"timeline": []}})),
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::OK);
+    assert_eq!(
+        forged.json()["status"]["timeline"]
+            .as_array()
+            .unwrap()
+            .len(),
+        11
+    );
+}

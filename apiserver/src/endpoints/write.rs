@@ -28,6 +28,8 @@ struct Options {
     dry_run: bool,
     validation: FieldValidation,
     manager: String,
+    /// The authenticated user, for kinds that record who did what.
+    actor: String,
 }
 
 impl Options {
@@ -39,6 +41,7 @@ impl Options {
                 call.query.get("fieldManager"),
                 call.user_agent.as_deref(),
             )?,
+            actor: call.user.username.clone(),
         })
     }
 
@@ -49,6 +52,7 @@ impl Options {
             dry_run: self.dry_run,
             pinned: None,
             manager: Some(&self.manager),
+            actor: Some(&self.actor),
         }
     }
 }

@@ -187,6 +187,10 @@ fn reset_status_on_create(resource: &ResourceDef, obj: &mut Value) {
             map.insert("status".into(), json!({"phase": "Pending"}));
         }
         ("", "nodes" | "resourcequotas") => {}
+        // apiextensions' strategy drops a custom resource's status.
+        _ if resource.custom.is_some() && resource.serves(Subresource::Status) => {
+            map.remove("status");
+        }
         _ if resource.serves(Subresource::Status) => {
             map.insert("status".into(), json!({}));
         }

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 pub use list::{ListOptions, ListResult};
 pub use watch::{WatchItem, WatchOptions};
 
+use crate::admission::case;
 use crate::error::ApiError;
 use crate::resources::{ResourceDef, Subresource};
 use crate::strategy::{defaults, validation};
@@ -51,6 +52,9 @@ pub struct Write<'a> {
     /// `None` for server-side apply, which records its own ownership, and
     /// for the server's own bookkeeping.
     pub manager: Option<&'a str>,
+    /// The authenticated user making the write, where a kind records who
+    /// did what (a Case's timeline); `None` for the server itself.
+    pub actor: Option<&'a str>,
 }
 
 impl Write<'_> {
@@ -173,6 +177,9 @@ impl Registry {
         let dry_run = write.dry_run;
         lifecycle::prepare_create(resource, &mut obj, jiff::Timestamp::now());
         defaults::apply_defaults(resource, &mut obj);
+        if case::applies(resource) {
+            case::on_create(&mut obj);
+        }
         if let Some(manager) = write.manager {
             fields::record_update(resource, None, manager, &Value::Null, &mut obj);
         }
@@ -322,8 +329,10 @@ impl Registry {
             dry_run,
             pinned,
             manager,
+            actor,
         } = write;
         let key = resource.key(namespace, name);
+        let is_case = case::applies(resource);
         for _ in 0..UPDATE_RETRIES {
             let current = self.get(resource, namespace, name).await?;
             let revision = current.revision;
@@ -348,12 +357,18 @@ impl Registry {
             }
             // Subresource writes have their own, narrower rules (a binding
             // changes `spec.nodeName`, which pod updates may not).
-            if subresource.is_none() {
+            let custom_status =
+                resource.custom.is_some() && subresource == Some(Subresource::Status);
+            if subresource.is_none() || custom_status {
                 let errors = validation::validate(resource, &new, Some(&old));
                 if !errors.is_empty() {
                     return Err(ApiError::invalid(resource, name, errors));
                 }
             }
+            let transition = match is_case {
+                true => self.admit_case(&old, &mut new, actor, dry_run).await?,
+                false => None,
+            };
             if dry_run {
                 return Ok(new);
             }
@@ -385,6 +400,11 @@ impl Registry {
             match self.store.update(key.as_bytes(), raw, revision, 0).await {
                 Ok(kv) => {
                     encoding::set_resource_version(&mut new, kv.mod_revision);
+                    if let Some(transition) = transition {
+                        let message = format!("{} → {}", transition.from, transition.to);
+                        self.record_event(&new, "Normal", transition.event.reason(), &message)
+                            .await;
+                    }
                     return Ok(new);
                 }
                 Err(StoreError::Conflict { .. }) if pinned.is_none() => continue,
@@ -400,6 +420,82 @@ impl Registry {
             name,
             "too many concurrent writers; try again",
         ))
+    }
+
+    /// Runs a Case write through its state machine; a refused guard is
+    /// recorded as a Warning Event on the Case (and changes nothing).
+    async fn admit_case(
+        &self,
+        old: &Value,
+        new: &mut Value,
+        actor: Option<&str>,
+        dry_run: bool,
+    ) -> Result<Option<case::Transition>, ApiError> {
+        let plan = match case::plan_key(new) {
+            Some(key) => self
+                .store
+                .get(key.as_bytes())
+                .await
+                .map_err(store_error)?
+                .and_then(|kv| serde_json::from_slice::<Value>(&kv.value).ok()),
+            None => None,
+        };
+        let cx = case::Context {
+            plan: plan.as_ref(),
+            actor: actor.unwrap_or("system:apiserver"),
+            now: jiff::Timestamp::now(),
+        };
+        let result = case::admit(old, new, &cx);
+        if let Err(ApiError::Invalid { causes, .. }) = &result
+            && !dry_run
+        {
+            let reasons: Vec<String> = causes.iter().map(|c| c.to_line()).collect();
+            let message = format!("transition refused: {}", reasons.join("; "));
+            self.record_event(old, "Warning", "TransitionRefused", &message)
+                .await;
+        }
+        result
+    }
+
+    /// Records a core/v1 Event about `obj` (best effort: a failure is
+    /// logged, never the write's failure).
+    async fn record_event(&self, obj: &Value, type_: &str, reason: &str, message: &str) {
+        let Some(events) = crate::resources::find("", "v1", "events") else {
+            return;
+        };
+        let meta = &obj["metadata"];
+        let Some(namespace) = meta["namespace"].as_str() else {
+            return;
+        };
+        let now = lifecycle::timestamp(jiff::Timestamp::now());
+        let event = json!({
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {
+                "generateName": format!("{}.", meta["name"].as_str().unwrap_or_default()),
+                "namespace": namespace,
+            },
+            "involvedObject": {
+                "apiVersion": obj["apiVersion"],
+                "kind": obj["kind"],
+                "name": meta["name"],
+                "namespace": namespace,
+                "uid": meta["uid"],
+            },
+            "reason": reason,
+            "message": message,
+            "type": type_,
+            "source": {"component": "mars-apiserver"},
+            "reportingComponent": "mars-apiserver",
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        });
+        if let Err(error) =
+            Box::pin(self.create(events, Some(namespace), event, Write::internal())).await
+        {
+            tracing::debug!(%error, reason, "cannot record an event");
+        }
     }
 
     /// Deletes the object, or marks it for deletion when it must wait.

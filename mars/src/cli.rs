@@ -27,6 +27,9 @@ pub enum Command {
     /// Measure things and print the figures.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Print Mars's CustomResourceDefinitions as YAML (what `mars server`
+    /// installs), e.g. to apply them to another cluster.
+    Crds,
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,6 +140,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Server(args)) => server::run(args).await,
         Some(Command::Bench(BenchCommand::Store(args))) => bench::store(args).await,
         Some(Command::Bench(BenchCommand::Api(args))) => bench_api::api(args).await,
+        Some(Command::Crds) => {
+            use std::io::Write;
+            let yaml = mars_crds::definitions_yaml();
+            match std::io::stdout().lock().write_all(yaml.as_bytes()) {
+                // `mars crds | head` is fine.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => other.map_err(Into::into),
+            }
+        }
     }
 }
 

@@ -93,7 +93,11 @@ pub async fn start(args: &ServerArgs) -> anyhow::Result<Running> {
                     },
                     bookmark_interval: args.watch_bookmark_interval,
                     compaction_interval: Some(args.etcd_compaction_interval),
-                    install_crds: Vec::new(),
+                    install_crds: mars_crds::definitions()
+                        .into_iter()
+                        .map(serde_json::to_value)
+                        .collect::<Result<_, _>>()
+                        .context("cannot encode Mars's CRDs")?,
                 },
             )
             .await

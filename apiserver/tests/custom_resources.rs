@@ -221,6 +221,22 @@ async fn a_crd_is_established_and_its_resources_served() {
         schema["x-kubernetes-group-version-kind"][0]["kind"],
         "Widget"
     );
+    // kubectl picks its apply patch type from here: no strategic merge.
+    let patch =
+        &doc["paths"]["/apis/example.com/v1/namespaces/{namespace}/widgets/{name}"]["patch"];
+    let types: Vec<&String> = patch["requestBody"]["content"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "application/apply-patch+yaml",
+            "application/json-patch+json",
+            "application/merge-patch+json"
+        ]
+    );
     let index = h.get("/openapi/v3").await.json();
     assert!(index["paths"]["apis/example.com/v1"].is_object(), "{index}");
 }

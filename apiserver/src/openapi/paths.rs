@@ -27,6 +27,11 @@ const PATCH_MEDIA: &[&str] = &[
     "application/strategic-merge-patch+json",
     "application/apply-patch+yaml",
 ];
+const CUSTOM_PATCH_MEDIA: &[&str] = &[
+    "application/json-patch+json",
+    "application/merge-patch+json",
+    "application/apply-patch+yaml",
+];
 
 /// Kinds whose delete answers with the deleted object, not a `Status`.
 const DELETE_RETURNS_OBJECT: &[&str] = &[
@@ -45,7 +50,11 @@ const DELETE_RETURNS_OBJECT: &[&str] = &[
 enum Body {
     /// An object of the named definition.
     Object(String),
-    Patch,
+    /// A patch; custom resources take every type but strategic merge
+    /// (kubectl picks its patch type from this list).
+    Patch {
+        strategic: bool,
+    },
     DeleteOptions,
 }
 
@@ -376,7 +385,9 @@ impl<'a> ResourceOperations<'a> {
             operations.push(Operation {
                 description: format!("partially update the specified {kind}"),
                 params: [self.common(true), params::PATCH.to_vec()].concat(),
-                body: Some(Body::Patch),
+                body: Some(Body::Patch {
+                    strategic: self.r.custom.is_none(),
+                }),
                 codes: &[200, 201],
                 ..self.operation("patch", "patch", "patch")
             });
@@ -452,7 +463,9 @@ impl<'a> ResourceOperations<'a> {
             operations.push(Operation {
                 method: "patch",
                 params: [self.common(true), params::PATCH.to_vec()].concat(),
-                body: Some(Body::Patch),
+                body: Some(Body::Patch {
+                    strategic: self.r.custom.is_none(),
+                }),
                 codes: &[200, 201],
                 ..with(
                     "patch",
@@ -663,14 +676,15 @@ fn render_operation(operation: &Operation, params: &[Param], format: Format) -> 
 fn body_schema(body: &Body) -> String {
     match body {
         Body::Object(name) => name.clone(),
-        Body::Patch => name_of::<meta::Patch>(),
+        Body::Patch { .. } => name_of::<meta::Patch>(),
         Body::DeleteOptions => name_of::<meta::DeleteOptions>(),
     }
 }
 
 fn render_v2(operation: &Operation, params: &[Param]) -> Value {
     let consumes: &[&str] = match operation.body {
-        Some(Body::Patch) => PATCH_MEDIA,
+        Some(Body::Patch { strategic: true }) => PATCH_MEDIA,
+        Some(Body::Patch { strategic: false }) => CUSTOM_PATCH_MEDIA,
         _ => &["*/*"],
     };
     let mut parameters: Vec<Value> = Vec::new();
@@ -734,7 +748,8 @@ fn render_v3(operation: &Operation, params: &[Param]) -> Value {
     }
     if let Some(body) = &operation.body {
         let media: &[&str] = match body {
-            Body::Patch => PATCH_MEDIA,
+            Body::Patch { strategic: true } => PATCH_MEDIA,
+            Body::Patch { strategic: false } => CUSTOM_PATCH_MEDIA,
             _ => &["*/*"],
         };
         let mut request = json!({"content": content(media, &body_schema(body))});

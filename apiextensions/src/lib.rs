@@ -11,3 +11,25 @@ mod field_error;
 pub use field_error::{FieldError, render_value};
 
 pub mod cel;
+
+mod crd_checks;
+mod default_checks;
+mod defaults;
+mod field;
+mod formats;
+mod go_fmt;
+mod go_regex;
+mod listtype;
+mod node;
+mod objectmeta;
+mod openapi;
+mod parse;
+mod prune;
+mod schema;
+mod structural;
+
+pub use node::{AdditionalProperties, JsonType, ListType, MapType, Node};
+pub use schema::Structural;
+
+#[cfg(test)]
+mod tests;

@@ -16,6 +16,7 @@
 //! again on restart with everything stored), and stops it at the end.
 
 mod client;
+mod crd;
 mod server;
 
 use std::fmt::Write as _;
@@ -92,9 +93,12 @@ pub struct ApiBenchArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "update,get,list,watch,fill,restart"
+        default_value = "update,get,list,watch,crd,fill,restart"
     )]
     pub phases: Vec<Phase>,
+    /// Custom objects the `crd` phase creates.
+    #[arg(long, default_value_t = 2_000)]
+    pub crd_objects: u64,
     /// Keep the namespace (or the spawned server's data directory).
     #[arg(long)]
     pub keep: bool,
@@ -114,6 +118,9 @@ pub enum Phase {
     Fill,
     /// Restart the spawned server with everything stored; time it to ready.
     Restart,
+    /// A Prometheus-sized CRD: create to Established to first object, then
+    /// --crd-objects creates of its objects.
+    Crd,
 }
 
 // Mars's targets on the project's 2-core machine.
@@ -123,6 +130,8 @@ const TARGET_LIST_MS: f64 = 100.0;
 const TARGET_WATCH_P99_MS: f64 = 50.0;
 const TARGET_IDLE_RSS_MB: f64 = 60.0;
 const TARGET_READY_SECS: f64 = 0.5;
+/// A Prometheus-sized CRD is usable within a second of its creation.
+const TARGET_CRD_USABLE_SECS: f64 = 1.0;
 
 /// GETs (with --clients in flight) that open connections before measuring.
 const WARMUP_GETS: u64 = 1_000;
@@ -481,6 +490,20 @@ impl Bench {
             report.watch = Some(watched);
         }
 
+        if wants(Phase::Crd) {
+            let run = crd::run(&self.api, &self.namespace, self.clients, args.crd_objects).await?;
+            eprintln!(
+                "   crd    {:.0} KB, {} schema nodes: created {:.3} s, Established {:.3} s, first object {:.3} s",
+                run.bytes as f64 / 1e3,
+                run.nodes,
+                run.created.as_secs_f64(),
+                run.established.as_secs_f64(),
+                run.first_object.as_secs_f64()
+            );
+            progress("crd objects", &run.creates);
+            report.crd = Some(run);
+        }
+
         if let Some(pid) = pid
             && wants(Phase::Fill)
         {
@@ -557,7 +580,7 @@ impl Bench {
 }
 
 /// What one request-response workload measured.
-struct Run {
+pub(crate) struct Run {
     clients: usize,
     ops: u64,
     errors: u64,
@@ -647,7 +670,7 @@ fn progress(name: &str, run: &Run) {
 }
 
 /// Runs `ops` calls of `op(lane, i)` with `clients` in flight.
-async fn run_ops<F, Fut>(clients: usize, ops: u64, op: F) -> anyhow::Result<Run>
+pub(crate) async fn run_ops<F, Fut>(clients: usize, ops: u64, op: F) -> anyhow::Result<Run>
 where
     F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
@@ -867,6 +890,7 @@ struct Report {
     restart: Option<(u64, Duration, Memory)>,
     /// Time to delete the namespace's ConfigMaps.
     cleanup: Option<Duration>,
+    crd: Option<crd::CrdRun>,
 }
 
 /// One line of the table.
@@ -978,6 +1002,27 @@ impl Report {
                         .map(|cpu| format!("; {}", cpu.per_op(lists.latency.len())))
                         .unwrap_or_default()
                 )),
+            );
+        }
+        if let Some(crd) = &self.crd {
+            let usable = crd.first_object.as_secs_f64();
+            lines.push(
+                Line::new("CRD usable (Prometheus-sized)", format!("{usable:.3} s"))
+                    .target(format!("< {TARGET_CRD_USABLE_SECS} s"), usable < TARGET_CRD_USABLE_SECS)
+                    .detail(format!(
+                        "{:.0} KB, {} schema nodes; POST 201 {:.3} s, Established {:.3} s, first object created and read {:.3} s",
+                        crd.bytes as f64 / 1e3,
+                        crd.nodes,
+                        crd.created.as_secs_f64(),
+                        crd.established.as_secs_f64(),
+                        usable
+                    )),
+            );
+            let run = &crd.creates;
+            lines.push(
+                Line::new(format!("custom object create @{}", run.clients), rate(run)).detail(
+                    format!("validated against that schema; {}", run_detail(run)),
+                ),
             );
         }
         if let Some(watched) = &self.watch {

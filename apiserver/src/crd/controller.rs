@@ -131,6 +131,7 @@ impl Controller {
         for name in gone {
             self.catalog.set_custom(&name, Vec::new());
             self.served.remove(&name);
+            super::forget(&name);
         }
         Ok(listed.revision)
     }

@@ -7,11 +7,14 @@
 pub mod controller;
 mod jsonpath;
 mod names;
-mod pending;
 mod version;
 
 use std::cmp::Ordering;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, LazyLock};
+
+use parking_lot::Mutex;
 
 use serde_json::Value;
 
@@ -26,9 +29,40 @@ use version::VersionContext;
 /// The finalizer that holds a deleted CRD until its objects are gone.
 pub const CLEANUP_FINALIZER: &str = "customresourcecleanup.apiextensions.k8s.io";
 
+type Compiled = Result<Vec<ResourceDef>, Vec<FieldError>>;
+
+/// The last compilation of each CRD (by name), with a hash of the spec it
+/// was compiled from: the write that stores a CRD compiles it to validate
+/// it, and the controller that serves it moments later reuses the result
+/// (a Prometheus-sized schema takes a while to compile).
+static COMPILED: LazyLock<Mutex<HashMap<String, (u64, Compiled)>>> =
+    LazyLock::new(Default::default);
+
 /// The resources `crd` serves, most preferred version first; the errors
 /// are why its schemas, columns or paths cannot be served.
-pub fn resources(crd: &Value) -> Result<Vec<ResourceDef>, Vec<FieldError>> {
+pub fn resources(crd: &Value) -> Compiled {
+    let name = crd["metadata"]["name"].as_str().unwrap_or_default();
+    let mut hasher = std::hash::DefaultHasher::new();
+    crd["spec"].to_string().hash(&mut hasher);
+    let hash = hasher.finish();
+    if let Some((seen, compiled)) = COMPILED.lock().get(name)
+        && *seen == hash
+    {
+        return compiled.clone();
+    }
+    let compiled = compile(crd);
+    COMPILED
+        .lock()
+        .insert(name.to_string(), (hash, compiled.clone()));
+    compiled
+}
+
+/// Drops what [`resources`] remembers of a deleted CRD.
+pub fn forget(name: &str) {
+    COMPILED.lock().remove(name);
+}
+
+fn compile(crd: &Value) -> Compiled {
     let spec = &crd["spec"];
     let group = spec["group"].as_str().unwrap_or_default();
     let names = &spec["names"];

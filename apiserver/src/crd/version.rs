@@ -3,9 +3,9 @@
 //! rules, printer columns, scale paths, selectable fields, the deprecation
 //! warning), built once when the CRD changes.
 
-use super::pending::{Rules, Structural};
 use jiff::Timestamp;
-use mars_apiextensions::FieldError;
+use mars_apiextensions::cel::Rules;
+use mars_apiextensions::{FieldError, Structural};
 use mars_merge::{Schema, TypeId};
 use serde_json::{Value, json};
 

@@ -101,6 +101,8 @@ pub(super) fn apply(definitions: &mut Map<String, Value>) {
 const KEY_DEFAULTS: &[(&str, &str, &str)] = &[
     ("io.k8s.api.core.v1.ContainerPort", "protocol", "TCP"),
     ("io.k8s.api.core.v1.ServicePort", "protocol", "TCP"),
+    // `imagePullSecrets` is a list-map keyed by `name` (kube 1.33).
+    ("io.k8s.api.core.v1.LocalObjectReference", "name", ""),
 ];
 
 fn add_extensions(definitions: &mut Map<String, Value>) {

@@ -18,7 +18,6 @@ resourceVersion the client kept from before is older than anything the
 server still has (as after kube-apiserver's own compaction and a restart).
 """
 
-import json
 import os
 import sys
 import threading
@@ -30,56 +29,9 @@ from concurrent.futures import ThreadPoolExecutor
 from kubernetes import client, config, watch
 from kubernetes.client.rest import ApiException
 
+from checks import Failure, check, check_eq, api_error, check_status, short
+
 # ------------------------------------------------------------------ helpers
-
-
-class Failure(AssertionError):
-    pass
-
-
-def check(condition, message):
-    if not condition:
-        raise Failure(message)
-
-
-def check_eq(actual, expected, what):
-    if actual != expected:
-        raise Failure(f"{what}: expected {expected!r}, got {actual!r}")
-
-
-def api_error(fn, *args, **kwargs):
-    """Calls fn, which must fail with an ApiException; returns it with its
-    body parsed as a metav1.Status (`e.status_body`)."""
-    try:
-        result = fn(*args, **kwargs)
-    except ApiException as e:
-        try:
-            e.status_body = json.loads(e.body) if e.body else {}
-        except (ValueError, TypeError):
-            e.status_body = {"unparsed": e.body}
-        return e
-    raise Failure(f"{fn.__name__} should have failed but returned {short(result)}")
-
-
-def check_status(e, code, reason, what, message=None):
-    """An ApiException whose HTTP status and metav1.Status body are kube's."""
-    check_eq(e.status, code, f"{what}: HTTP status")
-    body = e.status_body
-    check_eq(body.get("kind"), "Status", f"{what}: body kind (body {body})")
-    check_eq(body.get("apiVersion"), "v1", f"{what}: body apiVersion (body {body})")
-    check_eq(body.get("status"), "Failure", f"{what}: body status (body {body})")
-    check_eq(body.get("reason"), reason, f"{what}: body reason (body {body})")
-    check_eq(body.get("code"), code, f"{what}: body code (body {body})")
-    if message is not None:
-        check_eq(body.get("message"), message, f"{what}: body message")
-
-
-def short(obj):
-    try:
-        text = json.dumps(client.ApiClient().sanitize_for_serialization(obj))
-    except Exception:
-        text = repr(obj)
-    return text if len(text) < 400 else text[:400] + "..."
 
 
 def new_namespace(core, prefix):

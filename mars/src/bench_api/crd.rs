@@ -74,6 +74,23 @@ pub fn prometheus_sized_crd(core_v1: &Value) -> anyhow::Result<Value> {
             "securityContext": inline("PodSecurityContext")?,
             "resources": inline("ResourceRequirements")?,
             "topologySpreadConstraints": array_of("TopologySpreadConstraint")?,
+            "storage": {"type": "object", "properties": {
+                "volumeClaimTemplate": {"type": "object", "properties": {
+                    "metadata": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+                    "spec": inline("PersistentVolumeClaimSpec")?,
+                }},
+                "ephemeral": inline("EphemeralVolumeSource")?,
+            }},
+            "thanos": {"type": "object", "properties": {
+                "image": {"type": "string"},
+                "podSpec": inline("PodSpec")?,
+                "volumeMounts": array_of("VolumeMount")?,
+                "resources": inline("ResourceRequirements")?,
+            }},
+            "web": {"type": "object", "properties": {
+                "podSpec": inline("PodSpec")?,
+                "probe": inline("Probe")?,
+            }},
             "alerting": {"type": "object", "properties": {
                 "alertmanagers": {"type": "array", "items": inline("ObjectReference")?},
             }},

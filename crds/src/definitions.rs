@@ -45,6 +45,13 @@ pub fn definitions() -> Vec<CustomResourceDefinition> {
     crds
 }
 
+/// [`definitions_yaml`] as generated into the repository
+/// (`crds/generated/mars-crds.yaml`, like controller-gen's output): what
+/// `mars server` installs and `mars crds` prints, without generating
+/// schemas at run time. A test keeps it equal to [`definitions_yaml`]; run
+/// `MARS_UPDATE_CRDS=1 cargo test -p mars-crds` after changing a kind.
+pub const GENERATED_YAML: &str = include_str!("../generated/mars-crds.yaml");
+
 /// The definitions as a multi-document YAML stream (`---` between
 /// documents), what `mars crds` prints and `kubectl apply -f -` accepts.
 pub fn definitions_yaml() -> String {

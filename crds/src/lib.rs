@@ -31,7 +31,7 @@ pub use case::{
     guard, guard_at, transition,
 };
 pub use change_plan::{ChangePlan, ChangePlanSpec, ChangePlanStatus, validate_change_plan};
-pub use definitions::{CATEGORY, GROUP, VERSION, definitions, definitions_yaml};
+pub use definitions::{CATEGORY, GENERATED_YAML, GROUP, VERSION, definitions, definitions_yaml};
 pub use device::{Device, DeviceSpec, DeviceStatus};
 pub use link::{Link, LinkSpec, LinkStatus};
 pub use reference::{LocalRef, ObjectRef, SecretRef};

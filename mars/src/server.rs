@@ -93,11 +93,7 @@ pub async fn start(args: &ServerArgs) -> anyhow::Result<Running> {
                     },
                     bookmark_interval: args.watch_bookmark_interval,
                     compaction_interval: Some(args.etcd_compaction_interval),
-                    install_crds: mars_crds::definitions()
-                        .into_iter()
-                        .map(serde_json::to_value)
-                        .collect::<Result<_, _>>()
-                        .context("cannot encode Mars's CRDs")?,
+                    install_crds: mars_crds_documents()?,
                 },
             )
             .await
@@ -146,4 +142,13 @@ async fn wait_for_signal() -> anyhow::Result<()> {
         result = tokio::signal::ctrl_c() => result.context("cannot watch Ctrl-C")?,
     }
     Ok(())
+}
+
+/// Mars's CRDs as generated into the repository.
+fn mars_crds_documents() -> anyhow::Result<Vec<serde_json::Value>> {
+    use serde::Deserialize;
+    serde_yaml::Deserializer::from_str(mars_crds::GENERATED_YAML)
+        .map(serde_json::Value::deserialize)
+        .collect::<Result<_, _>>()
+        .context("crds/generated/mars-crds.yaml does not parse")
 }

@@ -267,3 +267,19 @@ fn workload_template_stays_opaque() {
     assert_eq!(template["x-kubernetes-preserve-unknown-fields"], true);
     assert_eq!(template["type"], "object");
 }
+
+/// The generated file is what the kinds generate (regenerate with
+/// `MARS_UPDATE_CRDS=1 cargo test -p mars-crds`).
+#[test]
+fn the_generated_yaml_is_current() {
+    let fresh = definitions_yaml();
+    if std::env::var_os("MARS_UPDATE_CRDS").is_some() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/generated/mars-crds.yaml");
+        std::fs::write(path, &fresh).unwrap();
+        return;
+    }
+    assert!(
+        GENERATED_YAML == fresh,
+        "crds/generated/mars-crds.yaml is stale: run `MARS_UPDATE_CRDS=1 cargo test -p mars-crds`"
+    );
+}

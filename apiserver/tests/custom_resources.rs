@@ -638,3 +638,73 @@ async fn the_case_state_machine_is_enforced_by_the_api() {
         11
     );
 }
+
+#[tokio::test]
+async fn a_tightened_schema_ratchets_on_unchanged_fields() {
+    let h = Harness::new().await;
+    establish(&h, widget_crd()).await;
+    h.send_expecting(
+        Method::POST,
+        WIDGETS,
+        Some(widget("w1", 2)),
+        StatusCode::CREATED,
+    )
+    .await;
+    // The schema tightens: size must now be at least 5.
+    let mut crd = h.get(&format!("{CRDS}/widgets.example.com")).await.json();
+    for version in crd["spec"]["versions"].as_array_mut().unwrap() {
+        version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["size"]["minimum"] =
+            json!(5);
+    }
+    let generation = h
+        .send_expecting(
+            Method::PUT,
+            &format!("{CRDS}/widgets.example.com"),
+            Some(crd),
+            StatusCode::OK,
+        )
+        .await
+        .json()["metadata"]["generation"]
+        .clone();
+    assert_eq!(generation, 2);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut w = widget("probe", 2);
+        w["metadata"]["name"] = json!("probe");
+        if h.send(Method::POST, &format!("{WIDGETS}?dryRun=All"), Some(w))
+            .await
+            .status
+            == StatusCode::UNPROCESSABLE_ENTITY
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the new schema was never served"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Unchanged, the old value does not block other changes…
+    h.send_expecting(
+        Method::PATCH,
+        &format!("{WIDGETS}/w1"),
+        Some(json!({"metadata": {"labels": {"team": "noc"}}})),
+        StatusCode::OK,
+    )
+    .await;
+    // …but a new bad value is refused.
+    let refused = assert_status(
+        &h.send(
+            Method::PATCH,
+            &format!("{WIDGETS}/w1"),
+            Some(json!({"spec": {"size": 3}})),
+        )
+        .await,
+        422,
+        "Invalid",
+    );
+    assert!(
+        refused["message"].as_str().unwrap().contains("spec.size"),
+        "{refused}"
+    );
+}

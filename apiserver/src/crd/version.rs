@@ -115,6 +115,16 @@ impl CustomVersion {
     /// transition rules).
     pub fn validate(&self, obj: &Value, old: Option<&Value>) -> Vec<FieldError> {
         let mut errors = self.structural.validate(obj);
+        // Ratcheting (kube ≥ 1.30): an update is not refused for what was
+        // already wrong, unchanged, in the stored object (a schema that
+        // tightened since it was written). A field changed to another bad
+        // value reports another error, which stays.
+        if let Some(old) = old
+            && !errors.is_empty()
+        {
+            let before = self.structural.validate(old);
+            errors.retain(|error| !before.contains(error));
+        }
         if !self.rules.is_empty() {
             errors.extend(self.rules.evaluate(obj, old));
         }

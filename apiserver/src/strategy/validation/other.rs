@@ -887,6 +887,18 @@ pub fn validate_custom_resource_definition(obj: &Value, old: Option<&Value>) -> 
             "must have exactly one version marked as storage version",
         ));
     }
+    // Mars converts between versions only by rewriting apiVersion; a CRD
+    // that needs its webhook would be served wrong, so it is refused.
+    let strategy = spec
+        .get("conversion")
+        .map_or("", |c| str_or_empty(c, "strategy"));
+    if !matches!(strategy, "" | "None") {
+        errs.push(FieldError::not_supported(
+            "spec.conversion.strategy",
+            &json!(strategy),
+            &["None"],
+        ));
+    }
     let mut seen = std::collections::HashSet::new();
     for (i, version) in versions.iter().enumerate() {
         let name = str_or_empty(version, "name");
@@ -1138,12 +1150,16 @@ mod tests {
             vec!["spec.leaseDurationSeconds: Invalid value: 0: must be greater than 0"]
         );
         let crd = json!({"metadata": {"name": "widgets.example.com"}, "spec": {"group": "example.com", "scope": "Namespaced",
-            "names": {"plural": "gadgets", "kind": "Gadget"}, "versions": [{"name": "v1", "served": true, "storage": true}]}});
+            "names": {"plural": "gadgets", "kind": "Gadget"}, "conversion": {"strategy": "Webhook"},
+            "versions": [{"name": "v1", "served": true, "storage": true}, {"name": "v1", "served": true, "storage": false,
+                          "schema": {"openAPIV3Schema": {"type": "object"}}}]}});
         assert_eq!(
             lines(&validate_custom_resource_definition(&crd, None)),
             vec![
                 "metadata.name: Invalid value: \"widgets.example.com\": must be spec.names.plural+\".\"+spec.group",
+                "spec.conversion.strategy: Unsupported value: \"Webhook\": supported values: \"None\"",
                 "spec.versions[0].schema.openAPIV3Schema: Required value: schemas are required",
+                "spec.versions[1].name: Duplicate value: \"v1\"",
             ]
         );
         let bare = json!({"metadata": {"name": "x.y"}, "spec": {"names": {}}});

@@ -30,15 +30,8 @@ const RESYNC: Duration = Duration::from_secs(2);
 
 /// Runs until the task is dropped.
 pub async fn run(registry: Arc<Registry>, catalog: Arc<Catalog>) {
-    let Some(crds) = resources::find("apiextensions.k8s.io", "v1", "customresourcedefinitions")
-    else {
+    let Some(mut controller) = Controller::new(registry, catalog) else {
         return;
-    };
-    let mut controller = Controller {
-        registry,
-        catalog,
-        crds,
-        served: HashMap::new(),
     };
     loop {
         match controller.reconcile_all().await {
@@ -51,25 +44,16 @@ pub async fn run(registry: Arc<Registry>, catalog: Arc<Catalog>) {
     }
 }
 
-/// Reconciles once: what the tests and start-up use to serve the stored
-/// CRDs before the first request.
+/// Reconciles once: start-up uses it to serve the stored CRDs before the
+/// port opens.
 pub async fn reconcile_once(
     registry: Arc<Registry>,
     catalog: Arc<Catalog>,
 ) -> Result<(), ApiError> {
-    let Some(crds) = resources::find("apiextensions.k8s.io", "v1", "customresourcedefinitions")
-    else {
-        return Ok(());
-    };
-    Controller {
-        registry,
-        catalog,
-        crds,
-        served: HashMap::new(),
+    match Controller::new(registry, catalog) {
+        Some(mut controller) => controller.reconcile_all().await.map(drop),
+        None => Ok(()),
     }
-    .reconcile_all()
-    .await
-    .map(|_| ())
 }
 
 struct Controller {
@@ -81,6 +65,17 @@ struct Controller {
 }
 
 impl Controller {
+    /// `None` when CRDs themselves are not served.
+    fn new(registry: Arc<Registry>, catalog: Arc<Catalog>) -> Option<Self> {
+        let crds = resources::find("apiextensions.k8s.io", "v1", "customresourcedefinitions")?;
+        Some(Self {
+            registry,
+            catalog,
+            crds,
+            served: HashMap::new(),
+        })
+    }
+
     /// Returns after a CRD changes after `revision` (or the resync period
     /// passes).
     async fn wait_for_change(&self, revision: i64) {

@@ -1,0 +1,19 @@
+//! Kubernetes's built-in reconcile loops, run by `mars server` as ordinary
+//! controllers: each talks to the API over its public endpoint through a
+//! `kube::Client` (never to the store), so each would work against any
+//! kube-apiserver too. Each controller keeps its decisions in a pure
+//! `plan` function (desired and observed state in, actions out), tested
+//! without IO; its module wires the plan to watches and writes.
+//!
+//! Depends on `kube` and `k8s-openapi` only: never on the API server or
+//! the store.
+
+pub mod deployment;
+pub mod garbage_collector;
+pub mod namespace;
+pub mod replicaset;
+pub mod serviceaccount;
+
+mod catalog;
+
+pub use catalog::{ALL, Controller, select};

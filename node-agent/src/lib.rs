@@ -1,0 +1,9 @@
+//! The node agent. For now only its simulated nodes: `mars agent
+//! --simulate N --site S` registers N nodes, renews their Leases and makes
+//! the pods bound to them Running and Ready with realistic status, so the
+//! whole pipeline runs and scales on one machine without a container
+//! runtime.
+//!
+//! Depends on `kube` and `k8s-openapi` only.
+
+pub mod simulate;

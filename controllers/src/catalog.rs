@@ -3,13 +3,22 @@
 
 use futures::future::BoxFuture;
 
+/// What every controller is started with.
+#[derive(Clone)]
+pub struct Context {
+    pub client: kube::Client,
+    /// The cluster CA (PEM) the API server's certificate chains to, which
+    /// the root-CA publisher puts in every namespace.
+    pub ca_pem: Option<String>,
+}
+
 /// One controller `mars server` can run.
 #[derive(Clone, Copy)]
 pub struct Controller {
     /// Its name in `--controllers`.
     pub name: &'static str,
     /// Runs it until the future is dropped.
-    pub run: fn(kube::Client) -> BoxFuture<'static, ()>,
+    pub run: fn(Context) -> BoxFuture<'static, ()>,
 }
 
 impl std::fmt::Debug for Controller {
@@ -22,23 +31,26 @@ impl std::fmt::Debug for Controller {
 pub static ALL: &[Controller] = &[
     Controller {
         name: "replicaset",
-        run: |client| Box::pin(crate::replicaset::run(client)),
+        run: |cx| Box::pin(crate::replicaset::run(cx.client)),
     },
     Controller {
         name: "deployment",
-        run: |client| Box::pin(crate::deployment::run(client)),
+        run: |cx| Box::pin(crate::deployment::run(cx.client)),
     },
     Controller {
         name: "garbagecollector",
-        run: |client| Box::pin(crate::garbage_collector::run(client)),
+        run: |cx| Box::pin(crate::garbage_collector::run(cx.client)),
     },
     Controller {
         name: "namespace",
-        run: |client| Box::pin(crate::namespace::run(client)),
+        run: |cx| Box::pin(crate::namespace::run(cx.client)),
     },
     Controller {
         name: "serviceaccount",
-        run: |client| Box::pin(crate::serviceaccount::run(client)),
+        run: |cx| match cx.ca_pem {
+            Some(ca) => Box::pin(crate::serviceaccount::run_with_ca(cx.client, ca)),
+            None => Box::pin(crate::serviceaccount::run(cx.client)),
+        },
     },
 ];
 

@@ -11,9 +11,10 @@
 pub mod deployment;
 pub mod garbage_collector;
 pub mod namespace;
+pub mod pods;
 pub mod replicaset;
 pub mod serviceaccount;
 
 mod catalog;
 
-pub use catalog::{ALL, Controller, select};
+pub use catalog::{ALL, Context, Controller, select};

@@ -76,6 +76,22 @@ pub struct MarsServer {
     api: bool,
 }
 
+/// Flags that leave out everything beside the API server: the tests of the
+/// API's own semantics see only what they create.
+pub const API_ONLY: &[&str] = &[
+    "--controllers=",
+    "--disable-scheduler",
+    "--simulate-nodes=0",
+];
+
+/// Flags for the all-in-one default (what `mars server` runs without
+/// flags): every controller, the scheduler and simulated nodes.
+pub const ALL_IN_ONE: &[&str] = &[
+    "--controllers=*",
+    "--disable-scheduler=false",
+    "--simulate-nodes=1",
+];
+
 impl MarsServer {
     /// Starts a server on a fresh data directory.
     pub fn start() -> anyhow::Result<Self> {
@@ -137,9 +153,12 @@ impl MarsServer {
             .arg("--etcd-listen")
             .arg(self.endpoint());
         if self.api {
+            // The API alone, unless a test asks for the controllers, the
+            // scheduler or simulated nodes (later flags override these).
             command
                 .arg("--api-listen")
-                .arg(format!("127.0.0.1:{}", self.api_port));
+                .arg(format!("127.0.0.1:{}", self.api_port))
+                .args(API_ONLY);
         } else {
             command.arg("--no-api");
         }

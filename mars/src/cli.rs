@@ -11,7 +11,7 @@ use crate::{bench, bench_api, server};
 
 /// Mars: one Kubernetes-compatible control plane for a national fleet.
 #[derive(Debug, Parser)]
-#[command(name = "mars", version, about)]
+#[command(name = "mars", version, about, args_override_self = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -30,6 +30,44 @@ pub enum Command {
     /// Print Mars's CustomResourceDefinitions as YAML (what `mars server`
     /// installs), e.g. to apply them to another cluster.
     Crds,
+    /// Run a node agent against a Mars (or any Kubernetes) API server; for
+    /// now simulated nodes only (`--simulate N`).
+    Agent(AgentArgs),
+}
+
+/// What runs beside the API server in `mars server`.
+#[derive(Debug, Clone, Args)]
+pub struct ComponentArgs {
+    /// Controllers to run: `*` for all, names to pick, `-name` to leave one
+    /// out (e.g. `*,-garbagecollector`); empty for none.
+    #[arg(long, default_value = "*")]
+    pub controllers: String,
+    /// Do not run the built-in scheduler.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", default_value_t = false)]
+    pub disable_scheduler: bool,
+    /// Simulated nodes to run in-process (the all-in-one default: one,
+    /// named after this machine); 0 for none.
+    #[arg(long, default_value_t = 1)]
+    pub simulate_nodes: usize,
+    /// The site (`mars.io/site`) of the simulated nodes.
+    #[arg(long, default_value = "local")]
+    pub site: String,
+    /// The name of the single simulated node (default: this machine's).
+    #[arg(long, default_value_t = crate::components::host_name())]
+    pub node_name: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AgentArgs {
+    /// Kubeconfig of the API server to join (Mars writes DATA_DIR/kubeconfig.yaml).
+    #[arg(long, env = "KUBECONFIG")]
+    pub kubeconfig: PathBuf,
+    /// Simulate this many nodes (no container runtime needed).
+    #[arg(long)]
+    pub simulate: usize,
+    /// Their site (`mars.io/site` label; names are `<site>-<i>`).
+    #[arg(long, default_value = "local")]
+    pub site: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -84,6 +122,8 @@ pub struct ServerArgs {
     /// How often an idle watch that allows bookmarks gets one.
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub watch_bookmark_interval: Duration,
+    #[command(flatten)]
+    pub components: ComponentArgs,
 }
 
 /// `10000` keeps that many revisions; `30s`, `5m`, `1h` keep that much time.
@@ -140,6 +180,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Server(args)) => server::run(args).await,
         Some(Command::Bench(BenchCommand::Store(args))) => bench::store(args).await,
         Some(Command::Bench(BenchCommand::Api(args))) => bench_api::api(args).await,
+        Some(Command::Agent(args)) => crate::agent::run(args).await,
         Some(Command::Crds) => {
             use std::io::Write;
             match std::io::stdout()

@@ -12,6 +12,7 @@ use mars_store::{Embedded, EmbeddedConfig};
 use tokio::net::TcpListener;
 
 use crate::cli::ServerArgs;
+use crate::components;
 
 /// How long shutdown waits for requests in flight.
 const DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
@@ -24,12 +25,15 @@ pub struct Running {
     pub api: Option<ApiServer>,
     serve: tokio::task::JoinHandle<anyhow::Result<()>>,
     stop: tokio::sync::oneshot::Sender<()>,
+    /// Controllers, scheduler and simulated nodes.
+    components: tokio::task::JoinSet<()>,
 }
 
 impl Running {
     /// Stops serving (waiting up to [`DRAIN`] for requests in flight), then
     /// closes the store, finishing every write it already accepted.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        self.components.shutdown().await;
         if let Some(api) = self.api.take() {
             api.shutdown().await;
         }
@@ -100,12 +104,21 @@ pub async fn start(args: &ServerArgs) -> anyhow::Result<Running> {
             .context("cannot start the Kubernetes API")?,
         )
     };
+    let components = match &api {
+        Some(api) => {
+            let client = components::client(&api.kubeconfig).await?;
+            let ca = components::cluster_ca(&api.kubeconfig);
+            components::start(&client, ca, &args.components)?
+        }
+        None => tokio::task::JoinSet::new(),
+    };
     Ok(Running {
         store,
         etcd_addr,
         api,
         serve,
         stop,
+        components,
     })
 }
 
@@ -134,7 +147,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
+/// Returns on SIGTERM or Ctrl-C.
+pub async fn wait_for_signal() -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
     tokio::select! {

@@ -88,6 +88,10 @@ impl Spawned {
                 "127.0.0.1:0",
                 "--api-listen",
                 "127.0.0.1:0",
+                // The API server alone: what these figures are about.
+                "--controllers=",
+                "--disable-scheduler",
+                "--simulate-nodes=0",
             ])
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)

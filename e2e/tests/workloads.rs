@@ -1,0 +1,153 @@
+//! The all-in-one pipeline with the real kubectl: a Deployment applied to
+//! `mars server` (controllers, scheduler and a simulated node beside the
+//! API) reaches Running pods, rolls out, rolls back, scales and is cleaned
+//! up as on a real cluster.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
+
+use mars_e2e::kubectl::{Kubectl, default_kubectl};
+use mars_e2e::{ALL_IN_ONE, MarsServer};
+
+/// A server running everything `mars server` runs by default, with kubectl.
+fn all_in_one() -> (MarsServer, Kubectl) {
+    let server = MarsServer::start_with(ALL_IN_ONE).unwrap();
+    let kubectl = Kubectl::new(default_kubectl().unwrap(), server.kubeconfig()).unwrap();
+    wait_until(Duration::from_secs(30), || {
+        kubectl.run("get --raw /readyz").success()
+            && kubectl.run("get nodes -o name").stdout.lines().count() == 1
+    });
+    (server, kubectl)
+}
+
+fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out after {timeout:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn running_pods(kubectl: &Kubectl, selector: &str) -> usize {
+    kubectl
+        .run(&format!(
+            "get pods -l {selector} --field-selector=status.phase=Running -o name"
+        ))
+        .stdout
+        .lines()
+        .count()
+}
+
+#[test]
+fn a_deployment_reaches_running_rolls_out_and_rolls_back() {
+    let (_server, kubectl) = all_in_one();
+    // The all-in-one node is this machine, Ready.
+    kubectl
+        .run("wait --for=condition=Ready node --all --timeout=30s")
+        .ok();
+
+    kubectl
+        .run("create deployment web --image=nginx:1.27 --replicas=3")
+        .ok();
+    kubectl
+        .run("rollout status deployment/web --timeout=25s")
+        .ok()
+        .stdout_has("successfully rolled out");
+    assert_eq!(running_pods(&kubectl, "app=web"), 3);
+    let pod_ip = kubectl
+        .run("get pods -l app=web -o jsonpath={.items[0].status.podIP}")
+        .ok()
+        .stdout;
+    assert!(pod_ip.starts_with("10."), "pod IP {pod_ip:?}");
+
+    // A new image rolls out through a second ReplicaSet.
+    kubectl
+        .run("set image deployment/web nginx=nginx:1.28")
+        .ok();
+    kubectl
+        .run("rollout status deployment/web --timeout=25s")
+        .ok();
+    // Old pods may still be terminating (their grace period), as on any
+    // cluster; they go.
+    wait_until(Duration::from_secs(30), || {
+        let images = kubectl
+            .run("get pods -l app=web -o jsonpath={.items[*].spec.containers[0].image}")
+            .ok()
+            .stdout;
+        images.split_whitespace().all(|i| i == "nginx:1.28")
+    });
+    assert_eq!(running_pods(&kubectl, "app=web"), 3);
+    assert_eq!(
+        kubectl
+            .run("get rs -l app=web -o name")
+            .ok()
+            .stdout
+            .lines()
+            .count(),
+        2
+    );
+
+    // Undo goes back to the first template.
+    kubectl.run("rollout undo deployment/web").ok();
+    kubectl
+        .run("rollout status deployment/web --timeout=25s")
+        .ok();
+    let image = kubectl
+        .run("get deployment web -o jsonpath={.spec.template.spec.containers[0].image}")
+        .ok()
+        .stdout;
+    assert_eq!(image, "nginx:1.27");
+
+    // Scale up and down.
+    kubectl.run("scale deployment/web --replicas=5").ok();
+    kubectl
+        .run("rollout status deployment/web --timeout=25s")
+        .ok();
+    wait_until(Duration::from_secs(30), || {
+        running_pods(&kubectl, "app=web") == 5
+    });
+    kubectl.run("scale deployment/web --replicas=1").ok();
+    wait_until(Duration::from_secs(30), || {
+        kubectl
+            .run("get pods -l app=web -o name")
+            .stdout
+            .lines()
+            .count()
+            == 1
+    });
+
+    // Deleting the Deployment takes its ReplicaSets and pods with it.
+    kubectl.run("delete deployment web").ok();
+    wait_until(Duration::from_secs(30), || {
+        kubectl
+            .run("get rs,pods -l app=web -o name")
+            .stdout
+            .trim()
+            .is_empty()
+    });
+}
+
+#[test]
+fn deleting_a_namespace_removes_everything_in_it() {
+    let (_server, kubectl) = all_in_one();
+    kubectl.run("create namespace shop").ok();
+    kubectl
+        .run("-n shop create deployment api --image=nginx:1.27 --replicas=2")
+        .ok();
+    kubectl
+        .run("-n shop create configmap settings --from-literal=a=b")
+        .ok();
+    kubectl
+        .run("-n shop rollout status deployment/api --timeout=25s")
+        .ok();
+    // Every namespace gets its default ServiceAccount and the root CA.
+    kubectl.run("-n shop get serviceaccount default").ok();
+    kubectl.run("-n shop get configmap kube-root-ca.crt").ok();
+
+    kubectl.run("delete namespace shop --timeout=25s").ok();
+    kubectl
+        .run("get namespace shop")
+        .fails()
+        .stderr_has("not found");
+}

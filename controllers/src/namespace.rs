@@ -1,6 +1,886 @@
-//! Placeholder: filled in by its owner.
+//! Namespace lifecycle, as kube-controller-manager's `namespace` controller
+//! (pkg/controller/namespace): a terminating namespace has everything in it
+//! deleted (every discovered namespaced resource that supports `delete`,
+//! custom resources included), its `NamespaceDeletion*` / `Namespace*Remaining`
+//! conditions kept up to date, and once nothing is left its `kubernetes`
+//! finalizer is removed through `namespaces/{name}/finalize`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Namespace, NamespaceCondition};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, PostParams};
+use kube::core::ApiResource;
+use kube::runtime::{WatchStreamExt, watcher};
+use tokio::time::Instant;
+
+/// The finalizer this controller owns.
+pub const FINALIZER: &str = "kubernetes";
+
+/// One discovered resource (preferred version of its group).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Discovered {
+    pub group: String,
+    pub version: String,
+    pub resource: String,
+    pub kind: String,
+    pub namespaced: bool,
+    pub verbs: Vec<String>,
+}
+
+impl Discovered {
+    pub(crate) fn api_resource(&self) -> ApiResource {
+        ApiResource {
+            group: self.group.clone(),
+            version: self.version.clone(),
+            api_version: if self.group.is_empty() {
+                self.version.clone()
+            } else {
+                format!("{}/{}", self.group, self.version)
+            },
+            kind: self.kind.clone(),
+            plural: self.resource.clone(),
+        }
+    }
+
+    pub(crate) fn supports(&self, verb: &str) -> bool {
+        self.verbs.iter().any(|v| v == verb)
+    }
+}
+
+/// The result of discovery: what was found, and the group versions that failed.
+#[derive(Debug, Default)]
+pub(crate) struct DiscoveryResult {
+    pub resources: Vec<Discovered>,
+    /// `group/version: error` for each group version that could not be read.
+    pub failures: Vec<String>,
+}
+
+/// Discovers every group's preferred version (as client-go's
+/// `ServerPreferredResources`), tolerating failing group versions.
+pub(crate) async fn discover(client: &kube::Client) -> Result<DiscoveryResult, kube::Error> {
+    let mut out = DiscoveryResult::default();
+    let core = client.list_core_api_versions().await?;
+    let mut versions: Vec<(String, String)> = Vec::new();
+    if let Some(v) = core.versions.first() {
+        versions.push((String::new(), v.clone()));
+    }
+    let groups = client.list_api_groups().await?;
+    for group in groups.groups {
+        let version = group
+            .preferred_version
+            .as_ref()
+            .map(|p| p.version.clone())
+            .or_else(|| group.versions.first().map(|v| v.version.clone()));
+        if let Some(version) = version {
+            versions.push((group.name.clone(), version));
+        }
+    }
+    for (group, version) in versions {
+        let listed = if group.is_empty() {
+            client.list_core_api_resources(&version).await
+        } else {
+            client
+                .list_api_group_resources(&format!("{group}/{version}"))
+                .await
+        };
+        match listed {
+            Ok(list) => {
+                for r in list.resources {
+                    if r.name.contains('/') {
+                        continue;
+                    }
+                    out.resources.push(Discovered {
+                        group: r.group.clone().unwrap_or_else(|| group.clone()),
+                        version: r.version.clone().unwrap_or_else(|| version.clone()),
+                        resource: r.name,
+                        kind: r.kind,
+                        namespaced: r.namespaced,
+                        verbs: r.verbs,
+                    });
+                }
+            }
+            Err(error) => {
+                let gv = if group.is_empty() {
+                    version.clone()
+                } else {
+                    format!("{group}/{version}")
+                };
+                out.failures.push(format!("{gv}: {error}"));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What one pass over a terminating namespace found.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct DeletionReport {
+    /// Discovery failed: kube's message for `NamespaceDeletionDiscoveryFailure`.
+    pub discovery_failure: Option<String>,
+    /// Group versions that could not be parsed.
+    pub group_version_failure: Option<String>,
+    /// One message per resource whose content could not be deleted.
+    pub content_errors: Vec<String>,
+    /// `resource.group` → instances still present.
+    pub remaining: BTreeMap<String, usize>,
+    /// finalizer → instances still carrying it.
+    pub finalizers: BTreeMap<String, usize>,
+}
+
+impl DeletionReport {
+    /// Whether the namespace is empty and can be finalized.
+    pub fn done(&self) -> bool {
+        self.discovery_failure.is_none()
+            && self.group_version_failure.is_none()
+            && self.content_errors.is_empty()
+            && self.remaining.values().all(|n| *n == 0)
+    }
+}
+
+const CONDITION_TYPES: [&str; 5] = [
+    "NamespaceDeletionDiscoveryFailure",
+    "NamespaceDeletionGroupVersionParsingFailure",
+    "NamespaceDeletionContentFailure",
+    "NamespaceContentRemaining",
+    "NamespaceFinalizersRemaining",
+];
+
+fn ok_condition(kind: &str) -> (&'static str, &'static str) {
+    match kind {
+        "NamespaceDeletionDiscoveryFailure" => (
+            "ResourcesDiscovered",
+            "All resources successfully discovered",
+        ),
+        "NamespaceDeletionGroupVersionParsingFailure" => (
+            "ParsedGroupVersions",
+            "All legacy kube types successfully parsed",
+        ),
+        "NamespaceDeletionContentFailure" => (
+            "ContentDeleted",
+            "All content successfully deleted, may be waiting on finalization",
+        ),
+        _ => ("ContentRemoved", "All content successfully removed"),
+    }
+}
+
+/// The failing conditions (status True) a report calls for, by type:
+/// `(reason, message)`.
+pub fn failing_conditions(report: &DeletionReport) -> BTreeMap<&'static str, (String, String)> {
+    let mut out = BTreeMap::new();
+    if let Some(msg) = &report.discovery_failure {
+        out.insert(
+            CONDITION_TYPES[0],
+            ("DiscoveryFailed".to_string(), msg.clone()),
+        );
+    }
+    if let Some(msg) = &report.group_version_failure {
+        out.insert(
+            CONDITION_TYPES[1],
+            ("GroupVersionParsingFailed".to_string(), msg.clone()),
+        );
+    }
+    if !report.content_errors.is_empty() {
+        let mut msgs = report.content_errors.clone();
+        msgs.sort();
+        out.insert(
+            CONDITION_TYPES[2],
+            (
+                "ContentDeletionFailed".to_string(),
+                format!(
+                    "Failed to delete all resource types, {} remaining: {}",
+                    msgs.len(),
+                    msgs.join(", ")
+                ),
+            ),
+        );
+    }
+    let mut remaining: Vec<String> = report
+        .remaining
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(gr, n)| format!("{gr} has {n} resource instances"))
+        .collect();
+    if !remaining.is_empty() {
+        remaining.sort();
+        out.insert(
+            CONDITION_TYPES[3],
+            (
+                "SomeResourcesRemain".to_string(),
+                format!("Some resources are remaining: {}", remaining.join(", ")),
+            ),
+        );
+    }
+    let mut finalizers: Vec<String> = report
+        .finalizers
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(f, n)| format!("{f} in {n} resource instances"))
+        .collect();
+    if !finalizers.is_empty() {
+        finalizers.sort();
+        out.insert(
+            CONDITION_TYPES[4],
+            (
+                "SomeFinalizerRemain".to_string(),
+                format!("Some finalizers are remaining: {}", finalizers.join(", ")),
+            ),
+        );
+    }
+    out
+}
+
+/// Brings `conditions` up to date with `report` as kube's
+/// `updateConditions` does (every type present, True when failing, False
+/// with kube's "ok" reason otherwise; the transition time moves only when
+/// the status changes). True if anything changed.
+pub fn update_conditions(
+    conditions: &mut Vec<NamespaceCondition>,
+    report: &DeletionReport,
+    now: &Time,
+) -> bool {
+    let failing = failing_conditions(report);
+    let mut changed = false;
+    for kind in CONDITION_TYPES {
+        let (status, reason, message) = match failing.get(kind) {
+            Some((reason, message)) => ("True", reason.clone(), message.clone()),
+            None => {
+                let (reason, message) = ok_condition(kind);
+                ("False", reason.to_string(), message.to_string())
+            }
+        };
+        match conditions.iter_mut().find(|c| c.type_ == kind) {
+            None => {
+                conditions.push(NamespaceCondition {
+                    type_: kind.to_string(),
+                    status: status.to_string(),
+                    reason: Some(reason),
+                    message: Some(message),
+                    last_transition_time: Some(now.clone()),
+                });
+                changed = true;
+            }
+            Some(old) => {
+                if old.status != status
+                    || old.reason.as_deref() != Some(&reason)
+                    || old.message.as_deref() != Some(&message)
+                {
+                    if old.status != status {
+                        old.last_transition_time = Some(now.clone());
+                    }
+                    old.status = status.to_string();
+                    old.reason = Some(reason);
+                    old.message = Some(message);
+                    changed = true;
+                }
+            }
+        }
+    }
+    changed
+}
+
+/// Whether the controller has work on this namespace: it is being deleted
+/// and still carries the `kubernetes` finalizer.
+pub fn needs_cleanup(ns: &Namespace) -> bool {
+    ns.metadata.deletion_timestamp.is_some()
+        && ns
+            .spec
+            .as_ref()
+            .and_then(|s| s.finalizers.as_ref())
+            .is_some_and(|f| f.iter().any(|x| x == FINALIZER))
+}
+
+/// The resources whose content the controller deletes: namespaced, and
+/// supporting list and delete.
+pub(crate) fn deletable(resources: &[Discovered]) -> Vec<&Discovered> {
+    let mut seen = std::collections::HashSet::new();
+    resources
+        .iter()
+        .filter(|r| r.namespaced && r.supports("delete") && r.supports("list"))
+        .filter(|r| seen.insert((r.group.clone(), r.resource.clone())))
+        .collect()
+}
 
 /// Runs the controller until the future is dropped.
-pub async fn run(_client: kube::Client) {
-    std::future::pending::<()>().await
+pub async fn run(client: kube::Client) {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let watch = {
+        let namespaces = namespaces.clone();
+        async move {
+            let mut stream = std::pin::pin!(
+                watcher(namespaces, watcher::Config::default())
+                    .default_backoff()
+                    .boxed()
+            );
+            while let Some(event) = stream.next().await {
+                match event {
+                    Ok(watcher::Event::Apply(ns) | watcher::Event::InitApply(ns)) => {
+                        if needs_cleanup(&ns)
+                            && let Some(name) = ns.metadata.name
+                        {
+                            let _ = tx.send(name);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(%error, "namespace watch failed; retrying"),
+                }
+            }
+        }
+    };
+    let work = async move {
+        // name → (when due, failures so far)
+        let mut due: HashMap<String, (Instant, u32)> = HashMap::new();
+        loop {
+            let next = due.values().map(|(t, _)| *t).min();
+            let sleep = async {
+                match next {
+                    Some(t) => tokio::time::sleep_until(t).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                name = rx.recv() => match name {
+                    Some(name) => {
+                        let entry = due.entry(name).or_insert((Instant::now(), 0));
+                        entry.0 = entry.0.min(Instant::now());
+                    }
+                    None => std::future::pending::<()>().await,
+                },
+                () = sleep => {}
+            }
+            let now = Instant::now();
+            let ready: Vec<String> = due
+                .iter()
+                .filter(|(_, (t, _))| *t <= now)
+                .map(|(n, _)| n.clone())
+                .collect();
+            for name in ready {
+                match sync(&client, &name).await {
+                    Ok(None) => {
+                        due.remove(&name);
+                    }
+                    Ok(Some(after)) => {
+                        due.insert(name, (Instant::now() + after, 0));
+                    }
+                    Err(error) => {
+                        let failures = due.get(&name).map_or(0, |d| d.1) + 1;
+                        tracing::warn!(%error, namespace = %name, "namespace deletion pass failed; retrying");
+                        let backoff = Duration::from_millis(500 * 2u64.pow(failures.min(7)));
+                        due.insert(name, (Instant::now() + backoff, failures));
+                    }
+                }
+            }
+        }
+    };
+    tokio::join!(watch, work);
+}
+
+/// One pass over a namespace: `None` when done, `Some(delay)` to check again.
+async fn sync(client: &kube::Client, name: &str) -> Result<Option<Duration>, kube::Error> {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let Some(mut ns) = namespaces.get_opt(name).await? else {
+        return Ok(None);
+    };
+    if !needs_cleanup(&ns) {
+        return Ok(None);
+    }
+    let report = delete_content(client, name).await;
+    let now = Time(jiff::Timestamp::now());
+    let status = ns.status.get_or_insert_with(Default::default);
+    let mut conditions = status.conditions.take().unwrap_or_default();
+    let mut changed = update_conditions(&mut conditions, &report, &now);
+    status.conditions = Some(conditions);
+    if status.phase.as_deref() != Some("Terminating") {
+        status.phase = Some("Terminating".into());
+        changed = true;
+    }
+    if changed {
+        ns = match namespaces
+            .replace_status(name, &PostParams::default(), &ns)
+            .await
+        {
+            Ok(ns) => ns,
+            // Gone meanwhile, or changed meanwhile: look again.
+            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(None),
+            Err(kube::Error::Api(s)) if s.code == 409 => return Ok(Some(Duration::ZERO)),
+            Err(e) => return Err(e),
+        };
+    }
+    if !report.done() {
+        return Ok(Some(Duration::from_secs(
+            if report.content_errors.is_empty() {
+                2
+            } else {
+                5
+            },
+        )));
+    }
+    if let Some(finalizers) = ns.spec.as_mut().and_then(|s| s.finalizers.as_mut()) {
+        finalizers.retain(|f| f != FINALIZER);
+    }
+    match namespaces
+        .replace_subresource("finalize", name, &PostParams::default(), &ns)
+        .await
+    {
+        Ok(_) => Ok(None),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),
+        Err(kube::Error::Api(s)) if s.code == 409 => Ok(Some(Duration::ZERO)),
+        Err(e) => Err(e),
+    }
+}
+
+fn api_code(error: &kube::Error) -> Option<u16> {
+    match error {
+        kube::Error::Api(s) => Some(s.code),
+        _ => None,
+    }
+}
+
+/// Deletes everything in the namespace and reports what remains.
+async fn delete_content(client: &kube::Client, namespace: &str) -> DeletionReport {
+    let mut report = DeletionReport::default();
+    let discovered = match discover(client).await {
+        Ok(d) => d,
+        Err(error) => {
+            report.discovery_failure = Some(error.to_string());
+            return report;
+        }
+    };
+    if !discovered.failures.is_empty() {
+        report.discovery_failure = Some(format!(
+            "Discovery failed for some groups, {} failing: unable to retrieve the complete list of server APIs: {}",
+            discovered.failures.len(),
+            discovered.failures.join(", ")
+        ));
+    }
+    for resource in deletable(&discovered.resources) {
+        let ar = resource.api_resource();
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &ar);
+        let gr = format!("{}.{}", resource.resource, resource.group);
+        let mut collection_done = false;
+        if resource.supports("deletecollection") {
+            match api
+                .delete_collection(&DeleteParams::background(), &ListParams::default())
+                .await
+            {
+                Ok(_) => collection_done = true,
+                Err(e) if matches!(api_code(&e), Some(404)) => continue,
+                Err(e) if matches!(api_code(&e), Some(405)) => {}
+                Err(e) => {
+                    report.content_errors.push(format!("{gr}: {e}"));
+                    continue;
+                }
+            }
+        }
+        let listed = match api.list_metadata(&ListParams::default()).await {
+            Ok(l) => l,
+            Err(e) if matches!(api_code(&e), Some(404 | 405)) => continue,
+            Err(e) => {
+                report.content_errors.push(format!("{gr}: {e}"));
+                continue;
+            }
+        };
+        if !collection_done {
+            for item in &listed.items {
+                if item.metadata.deletion_timestamp.is_some() {
+                    continue;
+                }
+                let Some(name) = item.metadata.name.as_deref() else {
+                    continue;
+                };
+                match api.delete(name, &DeleteParams::background()).await {
+                    Ok(_) => {}
+                    Err(e) if matches!(api_code(&e), Some(404 | 409)) => {}
+                    Err(e) => report.content_errors.push(format!("{gr}: {e}")),
+                }
+            }
+        }
+        // What is left after the deletes.
+        let left = if collection_done || !listed.items.is_empty() {
+            match api.list_metadata(&ListParams::default()).await {
+                Ok(l) => l.items,
+                Err(e) if matches!(api_code(&e), Some(404 | 405)) => continue,
+                Err(e) => {
+                    report.content_errors.push(format!("{gr}: {e}"));
+                    continue;
+                }
+            }
+        } else {
+            Vec::new()
+        };
+        if !left.is_empty() {
+            *report.remaining.entry(gr).or_default() += left.len();
+            for item in &left {
+                for f in item.metadata.finalizers.iter().flatten() {
+                    *report.finalizers.entry(f.clone()).or_default() += 1;
+                }
+            }
+        }
+    }
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> Time {
+        Time(jiff::Timestamp::from_second(1_700_000_000).unwrap())
+    }
+
+    fn cond<'a>(c: &'a [NamespaceCondition], t: &str) -> &'a NamespaceCondition {
+        c.iter().find(|c| c.type_ == t).unwrap()
+    }
+
+    #[test]
+    fn clean_pass_sets_every_condition_false_with_kubes_ok_reasons() {
+        let mut c = Vec::new();
+        assert!(update_conditions(
+            &mut c,
+            &DeletionReport::default(),
+            &now()
+        ));
+        assert_eq!(c.len(), 5);
+        assert!(c.iter().all(|c| c.status == "False"));
+        let d = cond(&c, "NamespaceDeletionDiscoveryFailure");
+        assert_eq!(d.reason.as_deref(), Some("ResourcesDiscovered"));
+        assert_eq!(
+            cond(&c, "NamespaceContentRemaining").message.as_deref(),
+            Some("All content successfully removed")
+        );
+        // Nothing changes on a second identical pass.
+        assert!(!update_conditions(
+            &mut c,
+            &DeletionReport::default(),
+            &now()
+        ));
+        assert!(DeletionReport::default().done());
+    }
+
+    #[test]
+    fn remaining_content_and_finalizers_are_reported_as_kube_does() {
+        let report = DeletionReport {
+            remaining: [
+                ("pods.".to_string(), 3),
+                ("widgets.example.com".to_string(), 1),
+            ]
+            .into(),
+            finalizers: [("example.com/hold".to_string(), 1)].into(),
+            ..Default::default()
+        };
+        assert!(!report.done());
+        let mut c = Vec::new();
+        update_conditions(&mut c, &report, &now());
+        let r = cond(&c, "NamespaceContentRemaining");
+        assert_eq!(r.status, "True");
+        assert_eq!(r.reason.as_deref(), Some("SomeResourcesRemain"));
+        assert_eq!(
+            r.message.as_deref(),
+            Some(
+                "Some resources are remaining: pods. has 3 resource instances, widgets.example.com has 1 resource instances"
+            )
+        );
+        let f = cond(&c, "NamespaceFinalizersRemaining");
+        assert_eq!(f.reason.as_deref(), Some("SomeFinalizerRemain"));
+        assert_eq!(
+            f.message.as_deref(),
+            Some("Some finalizers are remaining: example.com/hold in 1 resource instances")
+        );
+        // Back to clean: flips to False and moves the transition time.
+        let later = Time(jiff::Timestamp::from_second(1_700_000_100).unwrap());
+        assert!(update_conditions(
+            &mut c,
+            &DeletionReport::default(),
+            &later
+        ));
+        let r = cond(&c, "NamespaceContentRemaining");
+        assert_eq!(r.status, "False");
+        assert_eq!(r.last_transition_time, Some(later));
+    }
+
+    #[test]
+    fn content_and_discovery_failures_block_finalization() {
+        let report = DeletionReport {
+            content_errors: vec!["b: boom".into(), "a: bang".into()],
+            discovery_failure: Some("x".into()),
+            ..Default::default()
+        };
+        assert!(!report.done());
+        let failing = failing_conditions(&report);
+        assert_eq!(
+            failing["NamespaceDeletionContentFailure"].1,
+            "Failed to delete all resource types, 2 remaining: a: bang, b: boom"
+        );
+        assert_eq!(
+            failing["NamespaceDeletionDiscoveryFailure"].0,
+            "DiscoveryFailed"
+        );
+    }
+
+    #[test]
+    fn only_namespaced_deletable_resources_are_emptied() {
+        let r = |name: &str, namespaced: bool, verbs: &[&str]| Discovered {
+            group: String::new(),
+            version: "v1".into(),
+            resource: name.into(),
+            kind: name.into(),
+            namespaced,
+            verbs: verbs.iter().map(|s| s.to_string()).collect(),
+        };
+        let all = vec![
+            r("pods", true, &["list", "delete", "deletecollection"]),
+            r("nodes", false, &["list", "delete"]),
+            r("bindings", true, &["create"]),
+            r("pods", true, &["list", "delete"]),
+        ];
+        let names: Vec<&str> = deletable(&all)
+            .iter()
+            .map(|r| r.resource.as_str())
+            .collect();
+        assert_eq!(names, ["pods"]);
+    }
+
+    #[test]
+    fn cleanup_needed_only_when_terminating_with_our_finalizer() {
+        let mut ns: Namespace = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "a", "deletionTimestamp": "2024-01-01T00:00:00Z"},
+            "spec": {"finalizers": ["kubernetes"]}
+        }))
+        .unwrap();
+        assert!(needs_cleanup(&ns));
+        ns.spec = None;
+        assert!(!needs_cleanup(&ns));
+    }
+}
+
+/// Live check against a running server: `MARS_KUBECONFIG=/path cargo test
+/// -p mars-controllers live_ -- --ignored --nocapture`.
+#[cfg(test)]
+mod live {
+    use std::time::Duration;
+
+    use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ServiceAccount};
+    use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+
+    async fn eventually<F, Fut>(what: &str, mut f: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        for _ in 0..100 {
+            if f().await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("timed out waiting for {what}");
+    }
+
+    fn cm(name: &str, owner: Option<(&ConfigMap, bool)>) -> ConfigMap {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {
+                "name": name,
+                "ownerReferences": owner.map(|(o, block)| vec![serde_json::json!({
+                    "apiVersion": "v1", "kind": "ConfigMap",
+                    "name": o.metadata.name, "uid": o.metadata.uid,
+                    "blockOwnerDeletion": block,
+                })]),
+            },
+            "data": {"k": "v"},
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    #[ignore = "needs a running server (MARS_KUBECONFIG)"]
+    async fn live_controllers() {
+        let path = std::env::var("MARS_KUBECONFIG").unwrap();
+        let kc = kube::config::Kubeconfig::read_from(path).unwrap();
+        let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+            .await
+            .unwrap();
+        let client = kube::Client::try_from(config).unwrap();
+        let pp = PostParams::default();
+        let system: Api<ConfigMap> = Api::namespaced(client.clone(), "kube-system");
+        let _ = system
+            .create(
+                &pp,
+                &crate::serviceaccount::root_ca_configmap("kube-system", "PEM"),
+            )
+            .await;
+        let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+            Api::all(client.clone());
+        let crd = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "widgets.live.example.com"},
+            "spec": {"group": "live.example.com", "scope": "Namespaced",
+                "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+                "versions": [{"name": "v1", "served": true, "storage": true,
+                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
+        }))
+        .unwrap();
+        let _ = crds.create(&pp, &crd).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        tokio::spawn(super::run(client.clone()));
+        tokio::spawn(crate::garbage_collector::run(client.clone()));
+        tokio::spawn(crate::serviceaccount::run(client.clone()));
+
+        let nss: Api<Namespace> = Api::all(client.clone());
+        let ns: Namespace =
+            serde_json::from_value(serde_json::json!({"metadata": {"name": "live-ctl"}})).unwrap();
+        nss.create(&pp, &ns).await.unwrap();
+        let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), "live-ctl");
+        let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "live-ctl");
+        eventually("default SA", || async {
+            sas.get_opt("default").await.unwrap().is_some()
+        })
+        .await;
+        eventually("root CA", || async {
+            cms.get_opt("kube-root-ca.crt").await.unwrap().is_some()
+        })
+        .await;
+        let patch = serde_json::json!({"data": {"ca.crt": "tampered"}});
+        cms.patch(
+            "kube-root-ca.crt",
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await
+        .unwrap();
+        eventually("root CA restored", || async {
+            let c = cms.get("kube-root-ca.crt").await.unwrap();
+            c.data.unwrap()["ca.crt"] == "PEM"
+        })
+        .await;
+        sas.delete("default", &DeleteParams::default())
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        eventually("default SA recreated", || async {
+            sas.get_opt("default").await.unwrap().is_some()
+        })
+        .await;
+        eprintln!("serviceaccount ok");
+
+        // Background.
+        let o = cms.create(&pp, &cm("bg-owner", None)).await.unwrap();
+        cms.create(&pp, &cm("bg-dep", Some((&o, false))))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        cms.delete("bg-owner", &DeleteParams::background())
+            .await
+            .unwrap();
+        eventually("bg-dep collected", || async {
+            cms.get_opt("bg-dep").await.unwrap().is_none()
+        })
+        .await;
+        eprintln!("background ok");
+        // Foreground.
+        let o = cms.create(&pp, &cm("fg-owner", None)).await.unwrap();
+        cms.create(&pp, &cm("fg-dep", Some((&o, true))))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        cms.delete("fg-owner", &DeleteParams::foreground())
+            .await
+            .unwrap();
+        eventually("fg owner and dep gone", || async {
+            cms.get_opt("fg-dep").await.unwrap().is_none()
+                && cms.get_opt("fg-owner").await.unwrap().is_none()
+        })
+        .await;
+        eprintln!("foreground ok");
+        // Orphan.
+        let o = cms.create(&pp, &cm("or-owner", None)).await.unwrap();
+        cms.create(&pp, &cm("or-dep", Some((&o, true))))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        cms.delete("or-owner", &DeleteParams::orphan())
+            .await
+            .unwrap();
+        eventually("or owner gone, dep orphaned", || async {
+            cms.get_opt("or-owner").await.unwrap().is_none()
+                && cms
+                    .get_opt("or-dep")
+                    .await
+                    .unwrap()
+                    .is_some_and(|c| c.metadata.owner_references.unwrap_or_default().is_empty())
+        })
+        .await;
+        eprintln!("orphan ok");
+        // A custom resource owned by a ConfigMap.
+        let ar = kube::core::ApiResource {
+            group: "live.example.com".into(),
+            version: "v1".into(),
+            api_version: "live.example.com/v1".into(),
+            kind: "Widget".into(),
+            plural: "widgets".into(),
+        };
+        let widgets: Api<kube::api::DynamicObject> =
+            Api::namespaced_with(client.clone(), "live-ctl", &ar);
+        let o = cms.create(&pp, &cm("cr-owner", None)).await.unwrap();
+        let w = |name: &str, owner: Option<&ConfigMap>| -> kube::api::DynamicObject {
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "live.example.com/v1", "kind": "Widget",
+                "metadata": {"name": name,
+                    "finalizers": if owner.is_none() { Some(vec!["example.com/hold"]) } else { None },
+                    "ownerReferences": owner.map(|o| vec![serde_json::json!({
+                    "apiVersion": "v1", "kind": "ConfigMap",
+                    "name": o.metadata.name, "uid": o.metadata.uid})])},
+            }))
+            .unwrap()
+        };
+        widgets.create(&pp, &w("owned", Some(&o))).await.unwrap();
+        widgets.create(&pp, &w("held", None)).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        cms.delete("cr-owner", &DeleteParams::background())
+            .await
+            .unwrap();
+        eventually("owned widget collected", || async {
+            widgets.get_opt("owned").await.unwrap().is_none()
+        })
+        .await;
+        eprintln!("custom resource gc ok");
+
+        // Namespace deletion, held by a finalizer.
+        let mut held = cm("held", None);
+        held.metadata.finalizers = Some(vec!["example.com/hold".into()]);
+        cms.create(&pp, &held).await.unwrap();
+        nss.delete("live-ctl", &DeleteParams::default())
+            .await
+            .unwrap();
+        eventually("conditions", || async {
+            let ns = nss.get("live-ctl").await.unwrap();
+            let conds = ns.status.and_then(|s| s.conditions).unwrap_or_default();
+            conds.iter().any(|c| {
+                c.type_ == "NamespaceContentRemaining" && c.status == "True"
+                    && c.message.as_deref() == Some("Some resources are remaining: configmaps. has 1 resource instances, widgets.live.example.com has 1 resource instances")
+            }) && conds.iter().any(|c| {
+                c.type_ == "NamespaceFinalizersRemaining" && c.status == "True"
+                    && c.message.as_deref() == Some("Some finalizers are remaining: example.com/hold in 2 resource instances")
+            })
+        })
+        .await;
+        widgets
+            .patch(
+                "held",
+                &PatchParams::default(),
+                &Patch::Merge(&serde_json::json!({"metadata": {"finalizers": null}})),
+            )
+            .await
+            .unwrap();
+        let patch = serde_json::json!({"metadata": {"finalizers": null}});
+        cms.patch("held", &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .unwrap();
+        eventually("namespace gone", || async {
+            nss.get_opt("live-ctl").await.unwrap().is_none()
+        })
+        .await;
+        eprintln!("namespace ok");
+    }
 }

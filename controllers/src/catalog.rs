@@ -38,6 +38,30 @@ pub static ALL: &[Controller] = &[
         run: |cx| Box::pin(crate::deployment::run(cx.client)),
     },
     Controller {
+        name: "statefulset",
+        run: |cx| Box::pin(crate::statefulset::run(cx.client)),
+    },
+    Controller {
+        name: "daemonset",
+        run: |cx| Box::pin(crate::daemonset::run(cx.client)),
+    },
+    Controller {
+        name: "job",
+        run: |cx| Box::pin(crate::job::run(cx.client)),
+    },
+    Controller {
+        name: "cronjob",
+        run: |cx| Box::pin(crate::cronjob::run(cx.client)),
+    },
+    Controller {
+        name: "endpointslice",
+        run: |cx| Box::pin(crate::endpointslice::run(cx.client)),
+    },
+    Controller {
+        name: "nodelifecycle",
+        run: |cx| Box::pin(crate::nodelifecycle::run(cx.client)),
+    },
+    Controller {
         name: "garbagecollector",
         run: |cx| Box::pin(crate::garbage_collector::run(cx.client)),
     },

@@ -8,12 +8,18 @@
 //! Depends on `kube` and `k8s-openapi` only: never on the API server or
 //! the store.
 
+pub mod cronjob;
+pub mod daemonset;
 pub mod deployment;
+pub mod endpointslice;
 pub mod garbage_collector;
+pub mod job;
 pub mod namespace;
+pub mod nodelifecycle;
 pub mod pods;
 pub mod replicaset;
 pub mod serviceaccount;
+pub mod statefulset;
 
 mod catalog;
 

@@ -519,27 +519,6 @@ fn paused_deployments_do_not_roll_out() {
     );
 }
 
-/// Runs the ReplicaSet and Deployment controllers against a live server
-/// for `MARS_LIVE_SECONDS` (default 60): `MARS_KUBECONFIG=... cargo test
-/// -p mars-controllers live_controllers -- --ignored`.
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs a running server"]
-async fn live_controllers() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::var("MARS_KUBECONFIG")?;
-    let kubeconfig = kube::config::Kubeconfig::read_from(path)?;
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?;
-    let client = Client::try_from(config)?;
-    let secs = std::env::var("MARS_LIVE_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(60);
-    let _ = tokio::time::timeout(Duration::from_secs(secs), async {
-        tokio::join!(crate::replicaset::run(client.clone()), run(client.clone()))
-    })
-    .await;
-    Ok(())
-}
-
 #[test]
 fn replica_failures_surface_on_the_deployment() {
     use k8s_openapi::api::apps::v1::ReplicaSetCondition;

@@ -12,11 +12,19 @@ use mars_e2e::{ALL_IN_ONE, MarsServer};
 
 /// A server running everything `mars server` runs by default, with kubectl.
 fn all_in_one() -> (MarsServer, Kubectl) {
-    let server = MarsServer::start_with(ALL_IN_ONE).unwrap();
+    with_nodes(1)
+}
+
+/// [`all_in_one`] with `nodes` simulated nodes.
+fn with_nodes(nodes: usize) -> (MarsServer, Kubectl) {
+    let nodes_flag = format!("--simulate-nodes={nodes}");
+    let mut args = ALL_IN_ONE.to_vec();
+    args.push(&nodes_flag);
+    let server = MarsServer::start_with(&args).unwrap();
     let kubectl = Kubectl::new(default_kubectl().unwrap(), server.kubeconfig()).unwrap();
     wait_until(Duration::from_secs(30), || {
         kubectl.run("get --raw /readyz").success()
-            && kubectl.run("get nodes -o name").stdout.lines().count() == 1
+            && kubectl.run("get nodes -o name").stdout.lines().count() == nodes
     });
     (server, kubectl)
 }
@@ -150,4 +158,104 @@ fn deleting_a_namespace_removes_everything_in_it() {
         .run("get namespace shop")
         .fails()
         .stderr_has("not found");
+}
+
+#[test]
+fn statefulsets_come_up_in_ordinal_order() {
+    let (_server, kubectl) = all_in_one();
+    // Each pod turns Ready 2 s after it starts, so OrderedReady creates the
+    // next ordinal at least 2 s after the previous one.
+    let manifest = r#"
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  serviceName: db
+  replicas: 3
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers:
+      - name: db
+        image: postgres:16
+        readinessProbe: {tcpSocket: {port: 5432}, initialDelaySeconds: 2}
+"#;
+    kubectl.run_stdin("apply -f -", manifest).ok();
+    kubectl
+        .run("rollout status statefulset/db --timeout=25s")
+        .ok();
+    let created: Vec<jiff::Timestamp> = ["db-0", "db-1", "db-2"]
+        .iter()
+        .map(|pod| {
+            kubectl
+                .run(&format!(
+                    "get pod {pod} -o jsonpath={{.metadata.creationTimestamp}}"
+                ))
+                .ok()
+                .stdout
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        created[0] < created[1] && created[1] < created[2],
+        "pods were not created in ordinal order: {created:?}"
+    );
+}
+
+#[test]
+fn a_daemonset_runs_one_pod_per_node() {
+    let (_server, kubectl) = with_nodes(3);
+    let manifest = r#"
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec: {containers: [{name: agent, image: busybox}]}
+"#;
+    kubectl.run_stdin("apply -f -", manifest).ok();
+    kubectl
+        .run("rollout status daemonset/agent --timeout=25s")
+        .ok();
+    let nodes = kubectl
+        .run("get pods -l app=agent -o jsonpath={.items[*].spec.nodeName}")
+        .ok()
+        .stdout;
+    let mut nodes: Vec<&str> = nodes.split_whitespace().collect();
+    nodes.sort();
+    nodes.dedup();
+    assert_eq!(nodes.len(), 3, "{nodes:?}");
+}
+
+#[test]
+fn a_job_runs_to_completion_and_a_cronjob_fires() {
+    let (_server, kubectl) = all_in_one();
+    kubectl
+        .run("create job pi --image=busybox -- echo done")
+        .ok();
+    kubectl
+        .run("wait --for=condition=complete job/pi --timeout=25s")
+        .ok();
+    assert_eq!(
+        kubectl
+            .run("get job pi -o jsonpath={.status.succeeded}")
+            .ok()
+            .stdout,
+        "1"
+    );
+    kubectl
+        .run("create cronjob tick --image=busybox --schedule='*/1 * * * *' -- echo tick")
+        .ok();
+    // It fires at the next minute boundary.
+    wait_until(Duration::from_secs(75), || {
+        kubectl
+            .run("get jobs -o name")
+            .stdout
+            .lines()
+            .any(|job| job.starts_with("job.batch/tick-"))
+    });
 }

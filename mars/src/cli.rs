@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use mars_store::embedded::AutoCompaction;
 
-use crate::{bench, bench_api, server};
+use crate::{bench, bench_api, bench_pods, server};
 
 /// Mars: one Kubernetes-compatible control plane for a national fleet.
 #[derive(Debug, Parser)]
@@ -76,6 +76,8 @@ pub enum BenchCommand {
     Store(bench::StoreBenchArgs),
     /// Drive a Kubernetes API server (Mars or kube-apiserver) through a kubeconfig.
     Api(bench_api::ApiBenchArgs),
+    /// Time the pod pipeline: Deployments to Running pods on simulated nodes.
+    Pods(bench_pods::PodsBenchArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -180,6 +182,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Server(args)) => server::run(args).await,
         Some(Command::Bench(BenchCommand::Store(args))) => bench::store(args).await,
         Some(Command::Bench(BenchCommand::Api(args))) => bench_api::api(args).await,
+        Some(Command::Bench(BenchCommand::Pods(args))) => bench_pods::pods(args).await,
         Some(Command::Agent(args)) => crate::agent::run(args).await,
         Some(Command::Crds) => {
             use std::io::Write;

@@ -1,0 +1,272 @@
+//! The controllers of `mars server` seen through kubectl: the garbage
+//! collector's three propagation policies on a Deployment, ownership set by
+//! hand between ConfigMaps, and the node lifecycle controller marking a
+//! simulated node that stopped heartbeating NotReady (conditions Unknown).
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
+
+use mars_e2e::kubectl::{Kubectl, default_kubectl};
+use mars_e2e::{ALL_IN_ONE, MarsServer};
+
+/// A server running everything `mars server` runs by default, with kubectl.
+fn all_in_one() -> (MarsServer, Kubectl) {
+    let server = MarsServer::start_with(ALL_IN_ONE).unwrap();
+    let kubectl = Kubectl::new(default_kubectl().unwrap(), server.kubeconfig()).unwrap();
+    wait_until(Duration::from_secs(30), "the API and one node", || {
+        kubectl.run("get --raw /readyz").success()
+            && kubectl.run("get nodes -o name").stdout.lines().count() == 1
+    });
+    (server, kubectl)
+}
+
+#[track_caller]
+fn wait_until(timeout: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: timed out after {timeout:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn count(kubectl: &Kubectl, what: &str) -> usize {
+    kubectl
+        .run(&format!("get {what} -o name"))
+        .ok()
+        .stdout
+        .lines()
+        .count()
+}
+
+/// A Deployment `name` of `replicas` rolled out.
+fn rolled_out(kubectl: &Kubectl, name: &str, replicas: usize) {
+    kubectl
+        .run(&format!(
+            "create deployment {name} --image=nginx:1.27 --replicas={replicas}"
+        ))
+        .ok();
+    // Polled rather than `rollout status`: four servers share the machine.
+    wait_until(
+        Duration::from_secs(60),
+        &format!("{name} to roll out"),
+        || {
+            let ready = kubectl
+                .run(&format!(
+                    "get deployment {name} -o jsonpath={{.status.readyReplicas}}"
+                ))
+                .ok()
+                .stdout;
+            ready == replicas.to_string()
+                && count(
+                    kubectl,
+                    &format!("pods -l app={name} --field-selector=status.phase=Running"),
+                ) == replicas
+        },
+    );
+    assert_eq!(count(kubectl, &format!("rs -l app={name}")), 1);
+    assert_eq!(count(kubectl, &format!("pods -l app={name}")), replicas);
+}
+
+#[test]
+fn foreground_deletion_removes_the_replicasets_and_pods_first() {
+    let (_server, kubectl) = all_in_one();
+    rolled_out(&kubectl, "fg", 3);
+
+    kubectl
+        .run("delete deployment fg --cascade=foreground --wait=false")
+        .ok();
+    // The owner stays, marked, while its dependents go.
+    let finalizers = kubectl
+        .run("get deployment fg -o jsonpath={.metadata.finalizers}")
+        .ok()
+        .stdout;
+    assert!(
+        finalizers.contains("foregroundDeletion"),
+        "finalizers {finalizers:?}"
+    );
+    let deleted = kubectl
+        .run("get deployment fg -o jsonpath={.metadata.deletionTimestamp}")
+        .ok()
+        .stdout;
+    assert!(!deleted.is_empty(), "no deletionTimestamp");
+
+    // While the Deployment is there, the dependents are on their way out;
+    // once it is gone, they are gone already.
+    let mut saw_rs_terminating = false;
+    wait_until(Duration::from_secs(45), "the Deployment to go", || {
+        let rs = kubectl
+            .run("get rs -l app=fg -o jsonpath={.items[*].metadata.deletionTimestamp}")
+            .ok()
+            .stdout;
+        saw_rs_terminating |= !rs.trim().is_empty();
+        !kubectl.run("get deployment fg -o name").success()
+    });
+    assert_eq!(
+        count(&kubectl, "rs -l app=fg"),
+        0,
+        "ReplicaSets outlived their owner"
+    );
+    assert_eq!(
+        count(&kubectl, "pods -l app=fg"),
+        0,
+        "pods outlived their owner"
+    );
+    // Not a race to rely on, but a 3-pod ReplicaSet with 2 s grace periods
+    // shows as terminating for a while.
+    assert!(
+        saw_rs_terminating,
+        "the ReplicaSet never showed a deletionTimestamp"
+    );
+}
+
+#[test]
+fn orphan_deletion_keeps_the_replicasets_and_pods_without_owner() {
+    let (_server, kubectl) = all_in_one();
+    rolled_out(&kubectl, "orphans", 2);
+    let rs = kubectl
+        .run("get rs -l app=orphans -o jsonpath={.items[0].metadata.name}")
+        .ok()
+        .stdout;
+
+    kubectl
+        .run("delete deployment orphans --cascade=orphan")
+        .ok();
+    wait_until(Duration::from_secs(20), "the Deployment to go", || {
+        !kubectl.run("get deployment orphans -o name").success()
+    });
+    // The ReplicaSet stays, no longer owned; its pods stay Running, owned by it.
+    std::thread::sleep(Duration::from_secs(2));
+    for field in ["ownerReferences", "deletionTimestamp"] {
+        let value = kubectl
+            .run(&format!("get rs {rs} -o jsonpath={{.metadata.{field}}}"))
+            .ok()
+            .stdout;
+        // kube-apiserver omits an emptied list; Mars keeps `[]` (either is
+        // "no owner").
+        assert!(
+            value.is_empty() || value == "[]",
+            "the orphaned ReplicaSet's {field}: {value}"
+        );
+    }
+    assert_eq!(
+        count(
+            &kubectl,
+            "pods -l app=orphans --field-selector=status.phase=Running"
+        ),
+        2
+    );
+    let pod_owners = kubectl
+        .run("get pods -l app=orphans -o jsonpath={.items[*].metadata.ownerReferences[0].name}")
+        .ok()
+        .stdout;
+    assert_eq!(pod_owners, format!("{rs} {rs}"));
+    let deleting = kubectl
+        .run("get pods -l app=orphans -o jsonpath={.items[*].metadata.deletionTimestamp}")
+        .ok()
+        .stdout;
+    assert!(deleting.trim().is_empty(), "pods being deleted: {deleting}");
+    // The ReplicaSet still keeps its replicas.
+    kubectl.run("delete pods -l app=orphans --wait=false").ok();
+    wait_until(
+        Duration::from_secs(30),
+        "the orphaned ReplicaSet to replace its pods",
+        || {
+            count(&kubectl, "pods -l app=orphans --field-selector=status.phase=Running") == 2
+            && kubectl
+                .run("get pods -l app=orphans -o jsonpath={.items[*].metadata.deletionTimestamp}")
+                .ok()
+                .stdout
+                .trim()
+                .is_empty()
+        },
+    );
+}
+
+#[test]
+fn background_deletion_removes_the_deployment_then_its_dependents() {
+    let (_server, kubectl) = all_in_one();
+    rolled_out(&kubectl, "bg", 3);
+
+    kubectl.run("delete deployment bg --wait=false").ok();
+    // Background: the owner goes at once, without a finalizer.
+    wait_until(Duration::from_secs(10), "the Deployment to go", || {
+        !kubectl.run("get deployment bg -o name").success()
+    });
+    wait_until(
+        Duration::from_secs(45),
+        "the ReplicaSet and pods to go",
+        || count(&kubectl, "rs -l app=bg") == 0 && count(&kubectl, "pods -l app=bg") == 0,
+    );
+}
+
+#[test]
+fn a_configmap_owned_by_another_is_collected_with_it() {
+    let (_server, kubectl) = all_in_one();
+    kubectl
+        .run("create configmap owner --from-literal=a=1")
+        .ok();
+    kubectl
+        .run("create configmap bystander --from-literal=c=3")
+        .ok();
+    let uid = kubectl
+        .run("get configmap owner -o jsonpath={.metadata.uid}")
+        .ok()
+        .stdout;
+    assert!(!uid.is_empty());
+    let dependent = format!(
+        r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"dependent",
+        "ownerReferences":[{{"apiVersion":"v1","kind":"ConfigMap","name":"owner","uid":"{uid}"}}]}},
+        "data":{{"b":"2"}}}}"#
+    );
+    kubectl.run_stdin("create -f -", &dependent).ok();
+    // The owner lives: the dependent stays.
+    std::thread::sleep(Duration::from_secs(2));
+    kubectl.run("get configmap dependent -o name").ok();
+
+    kubectl.run("delete configmap owner").ok();
+    wait_until(
+        Duration::from_secs(30),
+        "the dependent to be collected",
+        || !kubectl.run("get configmap dependent -o name").success(),
+    );
+    kubectl.run("get configmap bystander -o name").ok();
+}
+
+#[test]
+fn a_node_that_stops_heartbeating_becomes_unknown_within_the_grace_period() {
+    let server = MarsServer::start_with(&[ALL_IN_ONE, &["--simulate-nodes=2"]].concat()).unwrap();
+    let kubectl = Kubectl::new(default_kubectl().unwrap(), server.kubeconfig()).unwrap();
+    wait_until(Duration::from_secs(30), "two Ready nodes", || {
+        let run = kubectl.run("get nodes --no-headers");
+        run.success() && run.rows().iter().filter(|row| row[1] == "Ready").count() == 2
+    });
+    let names = kubectl
+        .run("get nodes -o jsonpath={.items[*].metadata.name}")
+        .ok()
+        .stdout;
+    let (stopped, alive) = names.split_once(' ').unwrap();
+    kubectl
+        .run(&format!(
+            "annotate node {stopped} sim.mars.io/heartbeat=stopped"
+        ))
+        .ok();
+    // The grace period (40 s, as kube-controller-manager's default; the
+    // server may apply a startup grace of 60 s) plus the monitor period.
+    let ready = |node: &str| {
+        let run = kubectl.run(&format!("get node {node} --no-headers")).ok();
+        run.rows()[0][1].to_owned()
+    };
+    wait_until(Duration::from_secs(100), "the node to turn Unknown", || {
+        ready(stopped) == "NotReady"
+    });
+    assert_eq!(ready(alive), "Ready");
+    // NotReady because every condition is Unknown, as kube's controller sets.
+    kubectl
+        .run(&format!("get node {stopped} -o yaml"))
+        .ok()
+        .stdout_has("NodeStatusUnknown");
+}

@@ -10,6 +10,9 @@ pub struct Context {
     /// The cluster CA (PEM) the API server's certificate chains to, which
     /// the root-CA publisher puts in every namespace.
     pub ca_pem: Option<String>,
+    /// How long a node may go without renewing its Lease before it is
+    /// marked Unknown (`--node-monitor-grace-period`).
+    pub node_monitor_grace_period: std::time::Duration,
 }
 
 /// One controller `mars server` can run.
@@ -59,7 +62,12 @@ pub static ALL: &[Controller] = &[
     },
     Controller {
         name: "nodelifecycle",
-        run: |cx| Box::pin(crate::nodelifecycle::run(cx.client)),
+        run: |cx| {
+            Box::pin(crate::nodelifecycle::run(
+                cx.client,
+                cx.node_monitor_grace_period,
+            ))
+        },
     },
     Controller {
         name: "garbagecollector",

@@ -32,8 +32,6 @@ use crate::pods;
 pub const NODE_MONITOR_GRACE_PERIOD: Duration = Duration::from_secs(40);
 /// kube's node startup grace period (a node that never posted Ready).
 pub const NODE_STARTUP_GRACE_PERIOD: Duration = Duration::from_secs(60);
-/// Overrides [`NODE_MONITOR_GRACE_PERIOD`] (seconds), for tests.
-pub const GRACE_ENV: &str = "MARS_NODE_MONITOR_GRACE_SECONDS";
 /// How often nodes are checked (kube's `--node-monitor-period` is 5 s).
 pub const MONITOR_PERIOD: Duration = Duration::from_secs(2);
 /// The namespace of node Leases.
@@ -43,17 +41,6 @@ pub const UNREACHABLE: &str = "node.kubernetes.io/unreachable";
 /// The taint of a node whose Ready is False.
 pub const NOT_READY: &str = "node.kubernetes.io/not-ready";
 const UNKNOWN_MESSAGE: &str = "Kubelet stopped posting node status.";
-
-/// The grace period: [`GRACE_ENV`] if set to a positive number, else
-/// [`NODE_MONITOR_GRACE_PERIOD`].
-pub fn grace_period() -> Duration {
-    std::env::var(GRACE_ENV)
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|s| *s > 0)
-        .map(Duration::from_secs)
-        .unwrap_or(NODE_MONITOR_GRACE_PERIOD)
-}
 
 fn ready_condition(node: &Node) -> Option<&NodeCondition> {
     node.status
@@ -322,9 +309,10 @@ where
     reader
 }
 
-/// Runs the controller until the future is dropped.
-pub async fn run(client: Client) {
-    let grace = grace_period();
+/// Runs the controller until the future is dropped; `grace` is
+/// kube-controller-manager's `--node-monitor-grace-period`
+/// ([`NODE_MONITOR_GRACE_PERIOD`] by default).
+pub async fn run(client: Client, grace: Duration) {
     let nodes = reflect(Api::<Node>::all(client.clone()), "node");
     let leases = reflect(
         Api::<Lease>::namespaced(client.clone(), LEASE_NAMESPACE),
@@ -591,14 +579,6 @@ mod tests {
                 "node.kubernetes.io/not-ready:NoExecute"
             ]
         );
-    }
-
-    #[test]
-    fn grace_env() {
-        // Not set in tests by default.
-        if std::env::var(GRACE_ENV).is_err() {
-            assert_eq!(grace_period(), NODE_MONITOR_GRACE_PERIOD);
-        }
     }
 
     fn pod(name: &str, tols: Vec<Toleration>) -> Pod {

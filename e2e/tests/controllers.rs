@@ -1,7 +1,8 @@
 //! The controllers of `mars server` seen through kubectl: the garbage
 //! collector's three propagation policies on a Deployment, ownership set by
 //! hand between ConfigMaps, and the node lifecycle controller marking a
-//! simulated node that stopped heartbeating NotReady (conditions Unknown).
+//! simulated node that stopped heartbeating NotReady (conditions Unknown), its pods
+//! replaced on another node.
 
 #![allow(clippy::unwrap_used)]
 
@@ -237,13 +238,16 @@ fn a_configmap_owned_by_another_is_collected_with_it() {
 }
 
 #[test]
-fn a_node_that_stops_heartbeating_becomes_unknown_within_the_grace_period() {
-    let server = MarsServer::start_with(&[ALL_IN_ONE, &["--simulate-nodes=2"]].concat()).unwrap();
+fn a_node_that_stops_heartbeating_goes_not_ready_and_its_pods_move() {
+    // Leases are renewed every 10 s; a 15 s grace keeps healthy nodes Ready.
+    let flags = ["--simulate-nodes=2", "--node-monitor-grace-period=15s"];
+    let server = MarsServer::start_with(&[ALL_IN_ONE, &flags].concat()).unwrap();
     let kubectl = Kubectl::new(default_kubectl().unwrap(), server.kubeconfig()).unwrap();
     wait_until(Duration::from_secs(30), "two Ready nodes", || {
         let run = kubectl.run("get nodes --no-headers");
         run.success() && run.rows().iter().filter(|row| row[1] == "Ready").count() == 2
     });
+    rolled_out(&kubectl, "web", 4);
     let names = kubectl
         .run("get nodes -o jsonpath={.items[*].metadata.name}")
         .ok()
@@ -254,19 +258,42 @@ fn a_node_that_stops_heartbeating_becomes_unknown_within_the_grace_period() {
             "annotate node {stopped} sim.mars.io/heartbeat=stopped"
         ))
         .ok();
-    // The grace period (40 s, as kube-controller-manager's default; the
-    // server may apply a startup grace of 60 s) plus the monitor period.
     let ready = |node: &str| {
         let run = kubectl.run(&format!("get node {node} --no-headers")).ok();
         run.rows()[0][1].to_owned()
     };
-    wait_until(Duration::from_secs(100), "the node to turn Unknown", || {
+    wait_until(Duration::from_secs(60), "the node to turn NotReady", || {
         ready(stopped) == "NotReady"
     });
     assert_eq!(ready(alive), "Ready");
-    // NotReady because every condition is Unknown, as kube's controller sets.
+    // Every condition Unknown, and the unreachable taints, as kube's
+    // controller sets them.
     kubectl
         .run(&format!("get node {stopped} -o yaml"))
         .ok()
-        .stdout_has("NodeStatusUnknown");
+        .stdout_has("NodeStatusUnknown")
+        .stdout_has("node.kubernetes.io/unreachable");
+    // Its pods are evicted and replaced on the other node. (The evicted
+    // ones stay Terminating, as on kube, until their node returns: nobody
+    // is there to confirm they stopped.)
+    wait_until(
+        Duration::from_secs(60),
+        "four pods running on the live node",
+        || {
+            let nodes = kubectl
+                .run(
+                    "get pods -l app=web --field-selector=status.phase=Running \
+                 -o jsonpath={.items[*].spec.nodeName}",
+                )
+                .stdout;
+            nodes.split_whitespace().filter(|n| *n == alive).count() == 4
+        },
+    );
+    assert_eq!(
+        kubectl
+            .run("get deployment web -o jsonpath={.status.availableReplicas}")
+            .ok()
+            .stdout,
+        "4"
+    );
 }

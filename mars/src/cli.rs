@@ -52,6 +52,10 @@ pub struct ComponentArgs {
     /// The site (`mars.io/site`) of the simulated nodes.
     #[arg(long, default_value = "local")]
     pub site: String,
+    /// How long a node may go without renewing its Lease before it is
+    /// marked Unknown and its pods evicted (kube-controller-manager's flag).
+    #[arg(long, default_value = "40s", value_parser = parse_duration)]
+    pub node_monitor_grace_period: Duration,
     /// The name of the single simulated node (default: this machine's).
     #[arg(long, default_value_t = crate::components::host_name())]
     pub node_name: String,

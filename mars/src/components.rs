@@ -51,6 +51,7 @@ pub fn start(
     let context = mars_controllers::Context {
         client: client.clone(),
         ca_pem,
+        node_monitor_grace_period: args.node_monitor_grace_period,
     };
     for controller in controllers {
         tracing::info!(controller = controller.name, "starting controller");

@@ -1088,8 +1088,20 @@ async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, Error> {
             Err(e) => return Err(e.into()),
         }
     }
+    // While a rollout is under way, look again soon: the trigger of a sync
+    // (a ReplicaSet event) can arrive before the caches it reads have caught
+    // up, and a sync that saw nothing to do would otherwise wait for the
+    // next event, which may never come.
+    let wanted = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    let settled = |count: Option<i32>| count.unwrap_or(0) == wanted;
+    let status = &plan.status;
+    let rolling = !(settled(status.replicas)
+        && settled(status.updated_replicas)
+        && settled(status.available_replicas));
+    let paused = d.spec.as_ref().and_then(|s| s.paused).unwrap_or(false);
     Ok(match plan.requeue_after {
         Some(t) => Action::requeue(t),
+        None if rolling && !paused => Action::requeue(Duration::from_secs(1)),
         None => Action::requeue(Duration::from_secs(300)),
     })
 }

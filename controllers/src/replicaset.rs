@@ -543,6 +543,14 @@ async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error> 
             u64::try_from(s).unwrap_or(1).max(1),
         )));
     }
+    // Until every wanted pod is ready, look again soon: a pod event can
+    // trigger a sync before the pod cache it reads has the change, and the
+    // status would stay stale until the next event.
+    let wanted = rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    let status = &plan.status;
+    if status.replicas != wanted || status.ready_replicas.unwrap_or(0) != wanted {
+        return Ok(Action::requeue(Duration::from_secs(1)));
+    }
     Ok(Action::requeue(Duration::from_secs(300)))
 }
 

@@ -22,7 +22,7 @@ fn with_nodes(nodes: usize) -> (MarsServer, Kubectl) {
     args.push(&nodes_flag);
     let server = MarsServer::start_with(&args).unwrap();
     let kubectl = Kubectl::new(default_kubectl().unwrap(), server.kubeconfig()).unwrap();
-    wait_until(Duration::from_secs(30), || {
+    wait_until(Duration::from_secs(60), || {
         kubectl.run("get --raw /readyz").success()
             && kubectl.run("get nodes -o name").stdout.lines().count() == nodes
     });
@@ -34,6 +34,23 @@ fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) {
     while !done() {
         assert!(Instant::now() < deadline, "timed out after {timeout:?}");
         std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `kubectl rollout status` until it reports success (90 s at most: the
+/// machine may be busy with other tests' servers).
+fn rolled_out(kubectl: &Kubectl, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let run = kubectl.run(&format!("rollout status {what} --timeout=20s"));
+        if run.success() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not roll out: {}",
+            run.stderr
+        );
     }
 }
 
@@ -58,10 +75,7 @@ fn a_deployment_reaches_running_rolls_out_and_rolls_back() {
     kubectl
         .run("create deployment web --image=nginx:1.27 --replicas=3")
         .ok();
-    kubectl
-        .run("rollout status deployment/web --timeout=25s")
-        .ok()
-        .stdout_has("successfully rolled out");
+    rolled_out(&kubectl, "deployment/web");
     assert_eq!(running_pods(&kubectl, "app=web"), 3);
     let pod_ip = kubectl
         .run("get pods -l app=web -o jsonpath={.items[0].status.podIP}")
@@ -73,12 +87,10 @@ fn a_deployment_reaches_running_rolls_out_and_rolls_back() {
     kubectl
         .run("set image deployment/web nginx=nginx:1.28")
         .ok();
-    kubectl
-        .run("rollout status deployment/web --timeout=25s")
-        .ok();
+    rolled_out(&kubectl, "deployment/web");
     // Old pods may still be terminating (their grace period), as on any
     // cluster; they go.
-    wait_until(Duration::from_secs(30), || {
+    wait_until(Duration::from_secs(60), || {
         let images = kubectl
             .run("get pods -l app=web -o jsonpath={.items[*].spec.containers[0].image}")
             .ok()
@@ -98,9 +110,7 @@ fn a_deployment_reaches_running_rolls_out_and_rolls_back() {
 
     // Undo goes back to the first template.
     kubectl.run("rollout undo deployment/web").ok();
-    kubectl
-        .run("rollout status deployment/web --timeout=25s")
-        .ok();
+    rolled_out(&kubectl, "deployment/web");
     let image = kubectl
         .run("get deployment web -o jsonpath={.spec.template.spec.containers[0].image}")
         .ok()
@@ -109,14 +119,12 @@ fn a_deployment_reaches_running_rolls_out_and_rolls_back() {
 
     // Scale up and down.
     kubectl.run("scale deployment/web --replicas=5").ok();
-    kubectl
-        .run("rollout status deployment/web --timeout=25s")
-        .ok();
-    wait_until(Duration::from_secs(30), || {
+    rolled_out(&kubectl, "deployment/web");
+    wait_until(Duration::from_secs(60), || {
         running_pods(&kubectl, "app=web") == 5
     });
     kubectl.run("scale deployment/web --replicas=1").ok();
-    wait_until(Duration::from_secs(30), || {
+    wait_until(Duration::from_secs(60), || {
         kubectl
             .run("get pods -l app=web -o name")
             .stdout
@@ -127,7 +135,7 @@ fn a_deployment_reaches_running_rolls_out_and_rolls_back() {
 
     // Deleting the Deployment takes its ReplicaSets and pods with it.
     kubectl.run("delete deployment web").ok();
-    wait_until(Duration::from_secs(30), || {
+    wait_until(Duration::from_secs(60), || {
         kubectl
             .run("get rs,pods -l app=web -o name")
             .stdout
@@ -146,9 +154,7 @@ fn deleting_a_namespace_removes_everything_in_it() {
     kubectl
         .run("-n shop create configmap settings --from-literal=a=b")
         .ok();
-    kubectl
-        .run("-n shop rollout status deployment/api --timeout=25s")
-        .ok();
+    rolled_out(&kubectl, "-n shop deployment/api");
     // Every namespace gets its default ServiceAccount and the root CA.
     kubectl.run("-n shop get serviceaccount default").ok();
     kubectl.run("-n shop get configmap kube-root-ca.crt").ok();
@@ -182,9 +188,7 @@ spec:
         readinessProbe: {tcpSocket: {port: 5432}, initialDelaySeconds: 2}
 "#;
     kubectl.run_stdin("apply -f -", manifest).ok();
-    kubectl
-        .run("rollout status statefulset/db --timeout=25s")
-        .ok();
+    rolled_out(&kubectl, "statefulset/db");
     let created: Vec<jiff::Timestamp> = ["db-0", "db-1", "db-2"]
         .iter()
         .map(|pod| {
@@ -218,9 +222,7 @@ spec:
     spec: {containers: [{name: agent, image: busybox}]}
 "#;
     kubectl.run_stdin("apply -f -", manifest).ok();
-    kubectl
-        .run("rollout status daemonset/agent --timeout=25s")
-        .ok();
+    rolled_out(&kubectl, "daemonset/agent");
     let nodes = kubectl
         .run("get pods -l app=agent -o jsonpath={.items[*].spec.nodeName}")
         .ok()
@@ -237,9 +239,11 @@ fn a_job_runs_to_completion_and_a_cronjob_fires() {
     kubectl
         .run("create job pi --image=busybox -- echo done")
         .ok();
-    kubectl
-        .run("wait --for=condition=complete job/pi --timeout=25s")
-        .ok();
+    wait_until(Duration::from_secs(60), || {
+        kubectl
+            .run("wait --for=condition=complete job/pi --timeout=20s")
+            .success()
+    });
     assert_eq!(
         kubectl
             .run("get job pi -o jsonpath={.status.succeeded}")
@@ -258,4 +262,73 @@ fn a_job_runs_to_completion_and_a_cronjob_fires() {
             .lines()
             .any(|job| job.starts_with("job.batch/tick-"))
     });
+}
+
+#[test]
+fn a_rolling_update_stays_within_its_surge_and_unavailable_bounds() {
+    let (_server, kubectl) = all_in_one();
+    // Pods turn Ready 1 s after they start, so the rollout takes steps.
+    let manifest = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api}
+spec:
+  replicas: 4
+  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers:
+      - name: api
+        image: nginx:1.27
+        readinessProbe: {httpGet: {path: /, port: 80}, initialDelaySeconds: 1}
+"#;
+    kubectl.run_stdin("apply -f -", manifest).ok();
+    rolled_out(&kubectl, "deployment/api");
+    kubectl.run("set image deployment/api api=nginx:1.28").ok();
+    // Observed while it rolls: never more than 4 + 1 pods, never fewer
+    // than 4 - 0 available.
+    let mut observed = 0;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let status = kubectl
+            .run(
+                "get deployment api -o jsonpath={.status.replicas},{.status.availableReplicas},{.status.updatedReplicas},{.status.observedGeneration},{.metadata.generation}",
+            )
+            .ok()
+            .stdout;
+        let fields: Vec<i64> = status.split(',').map(|f| f.parse().unwrap_or(0)).collect();
+        let [
+            replicas,
+            available,
+            updated,
+            observed_generation,
+            generation,
+        ] = fields[..]
+        else {
+            panic!("unexpected status {status:?}");
+        };
+        assert!(
+            replicas <= 5,
+            "{replicas} pods exceed replicas + maxSurge: {status}"
+        );
+        assert!(
+            available >= 4,
+            "{available} available is below replicas - maxUnavailable: {status}"
+        );
+        observed += 1;
+        if observed_generation == generation && updated == 4 && replicas == 4 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the rollout did not finish: {status}"
+        );
+    }
+    assert!(
+        observed > 3,
+        "the rollout was observed only {observed} times"
+    );
+    rolled_out(&kubectl, "deployment/api");
 }

@@ -21,8 +21,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::runtime::{Controller, WatchStreamExt, watcher};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, ResourceExt};
 
 use crate::pods;
@@ -486,38 +486,14 @@ enum Error {
     Kube(#[from] kube::Error),
 }
 
-fn spawn_reflector<K>(api: Api<K>, what: &'static str) -> Store<K>
-where
-    K: kube::Resource<DynamicType = ()>
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
-{
-    let (reader, writer) = reflector::store();
-    let fut = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .reflect(writer)
-        .for_each(move |r| {
-            if let Err(e) = r {
-                tracing::warn!(error = %e, "daemonset: {what} watch");
-            }
-            std::future::ready(())
-        });
-    tokio::spawn(fut);
-    reader
-}
-
 /// Runs the controller until the future is dropped.
 pub async fn run(client: Client) {
     let pods_all: Api<Pod> = Api::all(client.clone());
     let nodes_all: Api<Node> = Api::all(client.clone());
     let ctx = Arc::new(Ctx {
         client: client.clone(),
-        pods: spawn_reflector(pods_all.clone(), "pod"),
-        nodes: spawn_reflector(nodes_all.clone(), "node"),
+        pods: crate::cache::watched(pods_all.clone(), "daemonset: pod"),
+        nodes: crate::cache::watched(nodes_all.clone(), "daemonset: node"),
         expectations: Mutex::new(Expectations::default()),
     });
     let api: Api<DaemonSet> = Api::all(client);

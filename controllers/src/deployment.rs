@@ -17,8 +17,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, 
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::{self, Store};
-use kube::runtime::{Controller, WatchStreamExt, watcher};
+use kube::runtime::reflector::Store;
+use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, ResourceExt};
 
 use crate::pods;
@@ -904,36 +904,15 @@ enum Error {
     Kube(#[from] kube::Error),
 }
 
-fn spawn_reflector<K>(api: Api<K>, what: &'static str) -> Store<K>
-where
-    K: kube::Resource<DynamicType = ()>
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
-{
-    let (reader, writer) = reflector::store();
-    let fut = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .reflect(writer)
-        .for_each(move |r| {
-            if let Err(e) = r {
-                tracing::warn!(error = %e, "deployment: {what} watch");
-            }
-            std::future::ready(())
-        });
-    tokio::spawn(fut);
-    reader
-}
-
 /// Runs the controller until the future is dropped.
 pub async fn run(client: Client) {
     let ctx = Arc::new(Ctx {
         client: client.clone(),
-        rses: spawn_reflector(Api::<ReplicaSet>::all(client.clone()), "replicaset"),
-        pods: spawn_reflector(Api::<Pod>::all(client.clone()), "pod"),
+        rses: crate::cache::watched(
+            Api::<ReplicaSet>::all(client.clone()),
+            "deployment: replicaset",
+        ),
+        pods: crate::cache::watched(Api::<Pod>::all(client.clone()), "deployment: pod"),
     });
     Controller::new(
         Api::<Deployment>::all(client.clone()),

@@ -19,8 +19,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference}
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::{DeleteParams, PostParams};
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::runtime::{Controller, WatchStreamExt, watcher};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, ResourceExt};
 
 use crate::pods;
@@ -481,41 +481,16 @@ enum Error {
     Kube(#[from] kube::Error),
 }
 
-fn reflect<K>(api: Api<K>, what: &'static str) -> Store<K>
-where
-    K: kube::Resource
-        + Clone
-        + std::fmt::Debug
-        + serde::de::DeserializeOwned
-        + Send
-        + Sync
-        + 'static,
-    K::DynamicType: Default + Eq + std::hash::Hash + Clone,
-{
-    let (reader, writer) = reflector::store();
-    let fut = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .reflect(writer)
-        .for_each(move |r| {
-            if let Err(e) = r {
-                tracing::warn!(error = %e, "endpointslice: {what} watch");
-            }
-            std::future::ready(())
-        });
-    tokio::spawn(fut);
-    reader
-}
-
 /// Runs the controller until the future is dropped.
 pub async fn run(client: Client) {
     let pods_all: Api<Pod> = Api::all(client.clone());
     let slices_all: Api<EndpointSlice> = Api::all(client.clone());
     let ctx = Arc::new(Ctx {
         client: client.clone(),
-        pods: reflect(pods_all.clone(), "pod"),
-        nodes: reflect(Api::all(client.clone()), "node"),
-        slices: reflect(slices_all.clone(), "slice"),
-        endpoints: reflect(Api::all(client.clone()), "endpoints"),
+        pods: crate::cache::watched(pods_all.clone(), "endpointslice: pod"),
+        nodes: crate::cache::watched(Api::all(client.clone()), "endpointslice: node"),
+        slices: crate::cache::watched(slices_all.clone(), "endpointslice: slice"),
+        endpoints: crate::cache::watched(Api::all(client.clone()), "endpointslice: endpoints"),
     });
     let svc_api: Api<Service> = Api::all(client.clone());
     let controller = Controller::new(svc_api, watcher::Config::default());

@@ -16,14 +16,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use jiff::Timestamp;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, NodeCondition, Pod, PodCondition, Taint, Toleration};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{DeleteParams, Patch, PatchParams};
-use kube::runtime::reflector::{self, Store};
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::reflector::Store;
 use kube::{Api, Client, ResourceExt};
 
 use crate::pods;
@@ -284,41 +282,16 @@ pub fn disruption_conditions(pod: &Pod, now: Timestamp) -> Option<Vec<PodConditi
     Some(conds)
 }
 
-fn reflect<K>(api: Api<K>, what: &'static str) -> Store<K>
-where
-    K: kube::Resource
-        + Clone
-        + std::fmt::Debug
-        + serde::de::DeserializeOwned
-        + Send
-        + Sync
-        + 'static,
-    K::DynamicType: Default + Eq + std::hash::Hash + Clone,
-{
-    let (reader, writer) = reflector::store();
-    let fut = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .reflect(writer)
-        .for_each(move |r| {
-            if let Err(e) = r {
-                tracing::warn!(error = %e, "nodelifecycle: {what} watch");
-            }
-            std::future::ready(())
-        });
-    tokio::spawn(fut);
-    reader
-}
-
 /// Runs the controller until the future is dropped; `grace` is
 /// kube-controller-manager's `--node-monitor-grace-period`
 /// ([`NODE_MONITOR_GRACE_PERIOD`] by default).
 pub async fn run(client: Client, grace: Duration) {
-    let nodes = reflect(Api::<Node>::all(client.clone()), "node");
-    let leases = reflect(
+    let nodes = crate::cache::watched(Api::<Node>::all(client.clone()), "nodelifecycle: node");
+    let leases = crate::cache::watched(
         Api::<Lease>::namespaced(client.clone(), LEASE_NAMESPACE),
-        "lease",
+        "nodelifecycle: lease",
     );
-    let pods = reflect(Api::<Pod>::all(client.clone()), "pod");
+    let pods = crate::cache::watched(Api::<Pod>::all(client.clone()), "nodelifecycle: pod");
     let _ = nodes.wait_until_ready().await;
     let _ = leases.wait_until_ready().await;
     let _ = pods.wait_until_ready().await;

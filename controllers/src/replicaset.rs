@@ -14,8 +14,8 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::runtime::{Controller, WatchStreamExt, watcher};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, ResourceExt};
 
 use crate::pods;
@@ -348,17 +348,7 @@ enum Error {
 /// Runs the controller until the future is dropped.
 pub async fn run(client: Client) {
     let pods_all: Api<Pod> = Api::all(client.clone());
-    let (reader, writer) = reflector::store();
-    let pod_reflector = watcher(pods_all.clone(), watcher::Config::default())
-        .default_backoff()
-        .reflect(writer)
-        .for_each(|r| {
-            if let Err(e) = r {
-                tracing::warn!(error = %e, "replicaset: pod watch");
-            }
-            std::future::ready(())
-        });
-    tokio::spawn(pod_reflector);
+    let reader = crate::cache::watched(pods_all.clone(), "replicaset: pod");
     let ctx = Arc::new(Ctx {
         client: client.clone(),
         pods: reader,

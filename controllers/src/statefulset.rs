@@ -21,8 +21,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::{self, Store};
-use kube::runtime::{Controller, WatchStreamExt, watcher};
+use kube::runtime::reflector::Store;
+use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, ResourceExt};
 
 use crate::pods;
@@ -481,17 +481,7 @@ enum Error {
 /// Runs the controller until the future is dropped.
 pub async fn run(client: Client) {
     let pods_all: Api<Pod> = Api::all(client.clone());
-    let (reader, writer) = reflector::store();
-    let pod_reflector = watcher(pods_all.clone(), watcher::Config::default())
-        .default_backoff()
-        .reflect(writer)
-        .for_each(|r| {
-            if let Err(e) = r {
-                tracing::warn!(error = %e, "statefulset: pod watch");
-            }
-            std::future::ready(())
-        });
-    tokio::spawn(pod_reflector);
+    let reader = crate::cache::watched(pods_all.clone(), "statefulset: pod");
     let ctx = Arc::new(Ctx {
         client: client.clone(),
         pods: reader,

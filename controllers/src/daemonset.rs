@@ -19,7 +19,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{Controller, watcher};
@@ -547,13 +547,7 @@ async fn reconcile(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action, Error> {
 
     // Revisions.
     let rev_api: Api<ControllerRevision> = Api::namespaced(ctx.client.clone(), &ns);
-    let revs: Vec<ControllerRevision> = rev_api
-        .list(&ListParams::default())
-        .await?
-        .items
-        .into_iter()
-        .filter(|r| pods::controller_of(&r.metadata).is_some_and(|o| o.uid == uid))
-        .collect();
+    let revs = history::owned(&rev_api, &uid).await?;
     let template = ds
         .spec
         .as_ref()

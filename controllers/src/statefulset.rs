@@ -532,13 +532,7 @@ async fn reconcile(sts: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Action, Error
 
     // Revisions.
     let rev_api: Api<ControllerRevision> = Api::namespaced(ctx.client.clone(), &ns);
-    let revs: Vec<ControllerRevision> = rev_api
-        .list(&ListParams::default())
-        .await?
-        .items
-        .into_iter()
-        .filter(|r| pods::controller_of(&r.metadata).is_some_and(|o| o.uid == uid))
-        .collect();
+    let revs = history::owned(&rev_api, &uid).await?;
     let template = sts
         .spec
         .as_ref()

@@ -9,7 +9,7 @@ use k8s_openapi::api::apps::v1::ControllerRevision;
 use k8s_openapi::api::core::v1::PodTemplateSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use k8s_openapi::apimachinery::pkg::runtime::RawExtension;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, ResourceExt};
 
 use crate::pods;
@@ -99,6 +99,20 @@ pub fn new_revision(
         data: Some(RawExtension(data)),
         revision: number,
     }
+}
+
+/// The revisions `api` holds whose controller is the object with `uid`.
+pub async fn owned(
+    api: &Api<ControllerRevision>,
+    uid: &str,
+) -> Result<Vec<ControllerRevision>, kube::Error> {
+    Ok(api
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .filter(|r| pods::controller_of(&r.metadata).is_some_and(|o| o.uid == uid))
+        .collect())
 }
 
 /// Finds or creates the revision for `template` among `revs` (the owner's

@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
@@ -20,6 +19,7 @@ use k8s_openapi::api::core::v1::{Namespace, Node, Pod, ServiceAccount};
 use kube::api::{ListParams, PostParams};
 use kube::runtime::watcher;
 
+use crate::bench_api::server::{Memory, Spawned, cpu, memory};
 use crate::components;
 
 /// The Kubernetes SLO for pod startup latency (stateless pods, image pulls
@@ -27,8 +27,6 @@ use crate::components;
 const SLO_P99: Duration = Duration::from_secs(5);
 /// What this benchmark aims at, end to end.
 const TARGET_PODS_PER_SECOND: f64 = 1000.0;
-/// How long the server may take to answer `/readyz`.
-const START_LIMIT: Duration = Duration::from_secs(120);
 
 #[derive(Debug, Clone, Args)]
 pub struct PodsBenchArgs {
@@ -84,14 +82,15 @@ pub async fn pods(args: PodsBenchArgs) -> anyhow::Result<()> {
                 None => std::env::current_exe().context("cannot find this binary")?,
             };
             let base = args.spawn_dir.clone().unwrap_or_else(std::env::temp_dir);
-            let started = Instant::now();
-            let server = Server::start(&binary, &base, args.keep).await?;
+            // Controllers and scheduler; the nodes are this benchmark's.
+            let (server, ready) =
+                Spawned::start(&binary, &base, args.keep, &["--simulate-nodes=0"]).await?;
             println!(
                 "server: {} (pid {}), ready in {:.1} s, data in {}",
                 binary.display(),
                 server.pid,
-                started.elapsed().as_secs_f64(),
-                server.work.display()
+                ready.as_secs_f64(),
+                server.data_dir().display()
             );
             let out = (server.kubeconfig(), Some(server.pid));
             spawned = Some(server);
@@ -489,171 +488,6 @@ fn usage(pid: u32, cpu_before: Option<Duration>) -> String {
     format!("{rss}{cpu}")
 }
 
-/// A `mars server` this benchmark started: controllers and scheduler, no
-/// simulated nodes of its own.
-struct Server {
-    work: PathBuf,
-    keep: bool,
-    child: Option<tokio::process::Child>,
-    pid: u32,
-}
-
-impl Server {
-    async fn start(binary: &Path, base: &Path, keep: bool) -> anyhow::Result<Self> {
-        ensure!(binary.is_file(), "{}: no such file", binary.display());
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .subsec_nanos();
-        let work = base.join(format!(
-            "mars-bench-pods-{:08x}",
-            nanos ^ std::process::id()
-        ));
-        std::fs::create_dir_all(work.join("data"))
-            .with_context(|| format!("cannot create {}", work.display()))?;
-        let log =
-            std::fs::File::create(work.join("server.log")).context("cannot open the server log")?;
-        let child = tokio::process::Command::new(binary)
-            .arg("server")
-            .arg("--data-dir")
-            .arg(work.join("data"))
-            .args([
-                "--etcd-listen",
-                "127.0.0.1:0",
-                "--api-listen",
-                "127.0.0.1:0",
-                "--simulate-nodes=0",
-            ])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("cannot start {}", binary.display()))?;
-        let pid = child.id().context("the server exited at once")?;
-        let mut server = Self {
-            work,
-            keep,
-            child: Some(child),
-            pid,
-        };
-        server.wait_ready().await?;
-        Ok(server)
-    }
-
-    fn kubeconfig(&self) -> PathBuf {
-        self.work.join("data").join("kubeconfig.yaml")
-    }
-
-    async fn wait_ready(&mut self) -> anyhow::Result<()> {
-        let started = Instant::now();
-        loop {
-            if let Some(child) = self.child.as_mut()
-                && let Some(status) = child.try_wait()?
-            {
-                bail!("the server exited ({status}); its log:\n{}", self.tail());
-            }
-            if started.elapsed() > START_LIMIT {
-                bail!(
-                    "the server was not ready after {START_LIMIT:?}; its log:\n{}",
-                    self.tail()
-                );
-            }
-            if self.kubeconfig().is_file()
-                && let Ok(client) = components::client(&self.kubeconfig()).await
-            {
-                let request = http::Request::get("/readyz").body(Vec::new())?;
-                if let Ok(Ok(text)) =
-                    tokio::time::timeout(Duration::from_secs(5), client.request_text(request)).await
-                    && text.trim() == "ok"
-                {
-                    return Ok(());
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn tail(&self) -> String {
-        let text = std::fs::read_to_string(self.work.join("server.log")).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
-    }
-
-    async fn finish(mut self) -> anyhow::Result<()> {
-        if let Some(mut child) = self.child.take()
-            && child.try_wait()?.is_none()
-        {
-            // No `unsafe` in the workspace, so no `libc::kill`: ask kill(1).
-            let _ = tokio::process::Command::new("kill")
-                .args(["-TERM", &self.pid.to_string()])
-                .status()
-                .await;
-            if tokio::time::timeout(Duration::from_secs(15), child.wait())
-                .await
-                .is_err()
-            {
-                child.kill().await?;
-            }
-        }
-        if self.keep {
-            eprintln!(
-                "   kept the server's data and log in {}",
-                self.work.display()
-            );
-        } else {
-            let _ = std::fs::remove_dir_all(&self.work);
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(child) = self.child.as_mut() {
-            let _ = child.start_kill();
-        }
-        if !self.keep {
-            let _ = std::fs::remove_dir_all(&self.work);
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Memory {
-    rss: u64,
-    peak: u64,
-}
-
-/// `VmRSS` and `VmHWM` from `/proc/PID/status`.
-fn memory(pid: u32) -> anyhow::Result<Memory> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let field = |name: &str| -> Option<u64> {
-        let line = status.lines().find(|line| line.starts_with(name))?;
-        let kib: u64 = line[name.len()..]
-            .trim()
-            .strip_suffix("kB")?
-            .trim()
-            .parse()
-            .ok()?;
-        Some(kib * 1024)
-    };
-    Ok(Memory {
-        rss: field("VmRSS:").context("no VmRSS")?,
-        peak: field("VmHWM:").context("no VmHWM")?,
-    })
-}
-
-/// utime + stime of a process (all threads), from `/proc/PID/stat`.
-fn cpu(pid: u32) -> anyhow::Result<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    let (_, rest) = stat.rsplit_once(')').context("bad /proc stat")?;
-    let mut fields = rest.split_whitespace().skip(11);
-    let utime: u64 = fields.next().context("no utime")?.parse()?;
-    let stime: u64 = fields.next().context("no stime")?.parse()?;
-    Ok(Duration::from_millis((utime + stime) * 10))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -665,14 +499,6 @@ mod tests {
         assert_eq!(spec.replicas, Some(100));
         let labels = spec.selector.match_labels.context("no selector")?;
         assert_eq!(labels.get("app").map(String::as_str), Some("bench-0007"));
-        Ok(())
-    }
-
-    #[test]
-    fn this_process_has_memory_and_cpu() -> anyhow::Result<()> {
-        let m = memory(std::process::id())?;
-        assert!(m.rss > 0);
-        cpu(std::process::id())?;
         Ok(())
     }
 }

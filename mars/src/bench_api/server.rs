@@ -21,6 +21,8 @@ const PROBE_EVERY: Duration = Duration::from_millis(2);
 /// A `mars server` this benchmark started and owns.
 pub struct Spawned {
     binary: PathBuf,
+    /// `mars server` flags beyond the data directory and the ports.
+    flags: Vec<String>,
     /// Holds `data/` and `server.log`; removed by [`Spawned::finish`].
     work: PathBuf,
     keep: bool,
@@ -29,9 +31,15 @@ pub struct Spawned {
 }
 
 impl Spawned {
-    /// Creates a fresh work directory under `base` and starts the server;
-    /// returns once `/readyz` answers 200, with the time that took.
-    pub async fn start(binary: &Path, base: &Path, keep: bool) -> anyhow::Result<(Self, Duration)> {
+    /// Creates a fresh work directory under `base` and starts the server
+    /// with `flags`; returns once `/readyz` answers 200, with the time that
+    /// took.
+    pub async fn start(
+        binary: &Path,
+        base: &Path,
+        keep: bool,
+        flags: &[&str],
+    ) -> anyhow::Result<(Self, Duration)> {
         ensure!(
             binary.is_file(),
             "--spawn-mars {}: no such file",
@@ -42,6 +50,7 @@ impl Spawned {
             .with_context(|| format!("cannot create {}", work.display()))?;
         let mut spawned = Self {
             binary: binary.to_owned(),
+            flags: flags.iter().map(|f| f.to_string()).collect(),
             work,
             keep,
             child: None,
@@ -88,11 +97,8 @@ impl Spawned {
                 "127.0.0.1:0",
                 "--api-listen",
                 "127.0.0.1:0",
-                // The API server alone: what these figures are about.
-                "--controllers=",
-                "--disable-scheduler",
-                "--simulate-nodes=0",
             ])
+            .args(&self.flags)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

@@ -487,13 +487,13 @@ enum Error {
 }
 
 /// Runs the controller until the future is dropped.
-pub async fn run(client: Client, caches: crate::cache::Shared) {
+pub async fn run(client: Client) {
     let pods_all: Api<Pod> = Api::all(client.clone());
     let nodes_all: Api<Node> = Api::all(client.clone());
     let ctx = Arc::new(Ctx {
         client: client.clone(),
-        pods: caches.pods(),
-        nodes: caches.nodes(),
+        pods: crate::cache::watched(pods_all.clone(), "daemonset: pod"),
+        nodes: crate::cache::watched(nodes_all.clone(), "daemonset: node"),
         expectations: Mutex::new(Expectations::default()),
     });
     let api: Api<DaemonSet> = Api::all(client);

@@ -905,14 +905,14 @@ enum Error {
 }
 
 /// Runs the controller until the future is dropped.
-pub async fn run(client: Client, caches: crate::cache::Shared) {
+pub async fn run(client: Client) {
     let ctx = Arc::new(Ctx {
         client: client.clone(),
         rses: crate::cache::watched(
             Api::<ReplicaSet>::all(client.clone()),
             "deployment: replicaset",
         ),
-        pods: caches.pods(),
+        pods: crate::cache::watched(Api::<Pod>::all(client.clone()), "deployment: pod"),
     });
     Controller::new(
         Api::<Deployment>::all(client.clone()),

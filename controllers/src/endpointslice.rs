@@ -482,13 +482,13 @@ enum Error {
 }
 
 /// Runs the controller until the future is dropped.
-pub async fn run(client: Client, caches: crate::cache::Shared) {
+pub async fn run(client: Client) {
     let pods_all: Api<Pod> = Api::all(client.clone());
     let slices_all: Api<EndpointSlice> = Api::all(client.clone());
     let ctx = Arc::new(Ctx {
         client: client.clone(),
-        pods: caches.pods(),
-        nodes: caches.nodes(),
+        pods: crate::cache::watched(pods_all.clone(), "endpointslice: pod"),
+        nodes: crate::cache::watched(Api::all(client.clone()), "endpointslice: node"),
         slices: crate::cache::watched(slices_all.clone(), "endpointslice: slice"),
         endpoints: crate::cache::watched(Api::all(client.clone()), "endpointslice: endpoints"),
     });

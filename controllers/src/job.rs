@@ -623,9 +623,9 @@ enum Error {
 }
 
 /// Runs the controller until the future is dropped.
-pub async fn run(client: Client, caches: crate::cache::Shared) {
+pub async fn run(client: Client) {
     let pods_all: Api<Pod> = Api::all(client.clone());
-    let reader = caches.pods();
+    let reader = crate::cache::watched(pods_all.clone(), "job: pod");
     let ctx = Arc::new(Ctx {
         client: client.clone(),
         expectations: Mutex::new(Expectations::default()),

@@ -21,7 +21,7 @@ pub mod replicaset;
 pub mod serviceaccount;
 pub mod statefulset;
 
-pub mod cache;
+mod cache;
 mod catalog;
 
 pub use catalog::{ALL, Context, Controller, select};

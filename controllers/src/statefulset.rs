@@ -479,9 +479,9 @@ enum Error {
 }
 
 /// Runs the controller until the future is dropped.
-pub async fn run(client: Client, caches: crate::cache::Shared) {
+pub async fn run(client: Client) {
     let pods_all: Api<Pod> = Api::all(client.clone());
-    let reader = caches.pods();
+    let reader = crate::cache::watched(pods_all.clone(), "statefulset: pod");
     let ctx = Arc::new(Ctx {
         client: client.clone(),
         pods: reader,

@@ -446,7 +446,31 @@ pub struct Cluster {
 impl Cluster {
     /// Starts a server and waits until `kubectl get --raw /readyz` answers.
     pub fn start(program: &Path) -> anyhow::Result<Self> {
-        let server = MarsServer::start()?;
+        Self::ready(program, MarsServer::start()?)
+    }
+
+    /// The all-in-one default (controllers, scheduler) with `nodes`
+    /// simulated nodes and `flags` on top, driven by the default kubectl;
+    /// returns once the API answers and every node is registered.
+    pub fn all_in_one(nodes: usize, flags: &[&str]) -> anyhow::Result<Self> {
+        let nodes_flag = format!("--simulate-nodes={nodes}");
+        let mut args = crate::ALL_IN_ONE.to_vec();
+        args.push(&nodes_flag);
+        args.extend_from_slice(flags);
+        let cluster = Self::ready(&default_kubectl()?, MarsServer::start_with(&args)?)?;
+        crate::wait_until(Duration::from_secs(60), "every node registered", || {
+            cluster
+                .kubectl
+                .run("get nodes -o name")
+                .stdout
+                .lines()
+                .count()
+                == nodes
+        });
+        Ok(cluster)
+    }
+
+    fn ready(program: &Path, server: MarsServer) -> anyhow::Result<Self> {
         let kubectl = Kubectl::new(program, server.kubeconfig())?;
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {

@@ -76,6 +76,20 @@ pub struct MarsServer {
     api: bool,
 }
 
+/// Polls `done` every 200 ms until it holds; panics after `timeout`,
+/// naming `what` it waited for.
+#[track_caller]
+pub fn wait_until(timeout: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: timed out after {timeout:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// Flags that leave out everything beside the API server: the tests of the
 /// API's own semantics see only what they create.
 pub const API_ONLY: &[&str] = &[

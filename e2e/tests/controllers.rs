@@ -6,32 +6,15 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use mars_e2e::kubectl::{Kubectl, default_kubectl};
-use mars_e2e::{ALL_IN_ONE, MarsServer};
+use mars_e2e::kubectl::{Cluster, Kubectl};
+use mars_e2e::{MarsServer, wait_until};
 
 /// A server running everything `mars server` runs by default, with kubectl.
 fn all_in_one() -> (MarsServer, Kubectl) {
-    let server = MarsServer::start_with(ALL_IN_ONE).unwrap();
-    let kubectl = Kubectl::new(default_kubectl().unwrap(), server.kubeconfig()).unwrap();
-    wait_until(Duration::from_secs(30), "the API and one node", || {
-        kubectl.run("get --raw /readyz").success()
-            && kubectl.run("get nodes -o name").stdout.lines().count() == 1
-    });
+    let Cluster { server, kubectl } = Cluster::all_in_one(1, &[]).unwrap();
     (server, kubectl)
-}
-
-#[track_caller]
-fn wait_until(timeout: Duration, what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !done() {
-        assert!(
-            Instant::now() < deadline,
-            "{what}: timed out after {timeout:?}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 fn count(kubectl: &Kubectl, what: &str) -> usize {
@@ -240,9 +223,10 @@ fn a_configmap_owned_by_another_is_collected_with_it() {
 #[test]
 fn a_node_that_stops_heartbeating_goes_not_ready_and_its_pods_move() {
     // Leases are renewed every 10 s; a 15 s grace keeps healthy nodes Ready.
-    let flags = ["--simulate-nodes=2", "--node-monitor-grace-period=15s"];
-    let server = MarsServer::start_with(&[ALL_IN_ONE, &flags].concat()).unwrap();
-    let kubectl = Kubectl::new(default_kubectl().unwrap(), server.kubeconfig()).unwrap();
+    let Cluster {
+        server: _server,
+        kubectl,
+    } = Cluster::all_in_one(2, &["--node-monitor-grace-period=15s"]).unwrap();
     wait_until(Duration::from_secs(30), "two Ready nodes", || {
         let run = kubectl.run("get nodes --no-headers");
         run.success() && run.rows().iter().filter(|row| row[1] == "Ready").count() == 2

@@ -7,8 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-use mars_e2e::kubectl::{Kubectl, default_kubectl};
-use mars_e2e::{ALL_IN_ONE, MarsServer};
+use mars_e2e::kubectl::{Cluster, Kubectl};
+use mars_e2e::{MarsServer, wait_until};
 
 /// A server running everything `mars server` runs by default, with kubectl.
 fn all_in_one() -> (MarsServer, Kubectl) {
@@ -17,24 +17,8 @@ fn all_in_one() -> (MarsServer, Kubectl) {
 
 /// [`all_in_one`] with `nodes` simulated nodes.
 fn with_nodes(nodes: usize) -> (MarsServer, Kubectl) {
-    let nodes_flag = format!("--simulate-nodes={nodes}");
-    let mut args = ALL_IN_ONE.to_vec();
-    args.push(&nodes_flag);
-    let server = MarsServer::start_with(&args).unwrap();
-    let kubectl = Kubectl::new(default_kubectl().unwrap(), server.kubeconfig()).unwrap();
-    wait_until(Duration::from_secs(60), || {
-        kubectl.run("get --raw /readyz").success()
-            && kubectl.run("get nodes -o name").stdout.lines().count() == nodes
-    });
+    let Cluster { server, kubectl } = Cluster::all_in_one(nodes, &[]).unwrap();
     (server, kubectl)
-}
-
-fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out after {timeout:?}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// `kubectl rollout status` until it reports success (90 s at most: the
@@ -90,7 +74,7 @@ fn a_deployment_reaches_running_rolls_out_and_rolls_back() {
     rolled_out(&kubectl, "deployment/web");
     // Old pods may still be terminating (their grace period), as on any
     // cluster; they go.
-    wait_until(Duration::from_secs(60), || {
+    wait_until(Duration::from_secs(60), "only nginx:1.28 pods", || {
         let images = kubectl
             .run("get pods -l app=web -o jsonpath={.items[*].spec.containers[0].image}")
             .ok()
@@ -120,11 +104,11 @@ fn a_deployment_reaches_running_rolls_out_and_rolls_back() {
     // Scale up and down.
     kubectl.run("scale deployment/web --replicas=5").ok();
     rolled_out(&kubectl, "deployment/web");
-    wait_until(Duration::from_secs(60), || {
+    wait_until(Duration::from_secs(60), "5 running pods", || {
         running_pods(&kubectl, "app=web") == 5
     });
     kubectl.run("scale deployment/web --replicas=1").ok();
-    wait_until(Duration::from_secs(60), || {
+    wait_until(Duration::from_secs(60), "1 pod left", || {
         kubectl
             .run("get pods -l app=web -o name")
             .stdout
@@ -135,13 +119,17 @@ fn a_deployment_reaches_running_rolls_out_and_rolls_back() {
 
     // Deleting the Deployment takes its ReplicaSets and pods with it.
     kubectl.run("delete deployment web").ok();
-    wait_until(Duration::from_secs(60), || {
-        kubectl
-            .run("get rs,pods -l app=web -o name")
-            .stdout
-            .trim()
-            .is_empty()
-    });
+    wait_until(
+        Duration::from_secs(60),
+        "the ReplicaSets and pods gone",
+        || {
+            kubectl
+                .run("get rs,pods -l app=web -o name")
+                .stdout
+                .trim()
+                .is_empty()
+        },
+    );
 }
 
 #[test]
@@ -239,7 +227,7 @@ fn a_job_runs_to_completion_and_a_cronjob_fires() {
     kubectl
         .run("create job pi --image=busybox -- echo done")
         .ok();
-    wait_until(Duration::from_secs(60), || {
+    wait_until(Duration::from_secs(60), "job/pi complete", || {
         kubectl
             .run("wait --for=condition=complete job/pi --timeout=20s")
             .success()
@@ -255,7 +243,7 @@ fn a_job_runs_to_completion_and_a_cronjob_fires() {
         .run("create cronjob tick --image=busybox --schedule='*/1 * * * *' -- echo tick")
         .ok();
     // It fires at the next minute boundary.
-    wait_until(Duration::from_secs(75), || {
+    wait_until(Duration::from_secs(75), "a Job of cronjob/tick", || {
         kubectl
             .run("get jobs -o name")
             .stdout

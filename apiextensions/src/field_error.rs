@@ -116,3 +116,16 @@ pub fn render_value(value: &Value) -> String {
         other => other.to_string(),
     }
 }
+
+/// apimachinery's `RegexError`, word for word (including the two spaces
+/// its loop leaves before each " or ").
+pub fn regex_error(msg: &str, fmt: &str, examples: &[&str]) -> String {
+    if examples.is_empty() {
+        return format!("{msg} (regex used for validation is '{fmt}')");
+    }
+    let shown: Vec<String> = examples.iter().map(|e| format!("'{e}', ")).collect();
+    format!(
+        "{msg} (e.g. {}regex used for validation is '{fmt}')",
+        shown.join(" or ")
+    )
+}

@@ -8,7 +8,7 @@
 
 mod field_error;
 
-pub use field_error::{FieldError, render_value};
+pub use field_error::{FieldError, regex_error, render_value};
 
 pub mod cel;
 

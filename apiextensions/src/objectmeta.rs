@@ -6,6 +6,7 @@
 
 use crate::FieldError;
 use crate::field;
+use crate::field_error::regex_error;
 use crate::node::Node;
 use regex::Regex;
 use serde_json::{Map, Value};
@@ -324,14 +325,6 @@ static LABEL_VALUE: LazyLock<Option<Regex>> =
 
 fn is_match(re: &LazyLock<Option<Regex>>, s: &str) -> bool {
     re.as_ref().is_some_and(|re| re.is_match(s))
-}
-
-fn regex_error(msg: &str, fmt: &str, examples: &[&str]) -> String {
-    let shown: Vec<String> = examples.iter().map(|e| format!("'{e}', ")).collect();
-    format!(
-        "{msg} (e.g. {}regex used for validation is '{fmt}')",
-        shown.join(" or ")
-    )
 }
 
 fn dns1035_label(s: &str) -> Vec<String> {

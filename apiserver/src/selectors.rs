@@ -5,6 +5,7 @@
 //! closely, down to the error messages, because clients show those messages
 //! verbatim and tests compare them.
 
+use mars_apiextensions::regex_error;
 use std::fmt;
 
 use serde_json::Value;
@@ -655,14 +656,6 @@ const DNS1123_SUBDOMAIN_FMT: &str =
 const DNS1123_SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
 
 /// `validation.RegexError`: the message, examples, and the regex.
-fn regex_error(msg: &str, regex: &str, examples: &[&str]) -> String {
-    let examples: String = examples
-        .iter()
-        .map(|e| format!("'{e}', "))
-        .collect::<Vec<_>>()
-        .join(" or ");
-    format!("{msg} (e.g. {examples}regex used for validation is '{regex}')")
-}
 
 /// `([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]`, without a regex engine.
 fn is_qualified_name_part(s: &str) -> bool {

@@ -474,7 +474,7 @@ mod tests {
         assert_eq!(
             lines(&validate_config_map(&cm, None)),
             vec![
-                "data[a b]: Invalid value: \"a b\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name', or 'KEY_NAME', or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
+                "data[a b]: Invalid value: \"a b\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
                 "data[ok]: Invalid value: \"ok\": duplicate of key present in binaryData",
             ]
         );

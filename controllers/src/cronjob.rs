@@ -25,6 +25,7 @@ use kube::{Api, Client, ResourceExt};
 
 use crate::job::finished_condition;
 use crate::pods;
+use crate::sync::{self, SyncError};
 pub use schedule::Schedule;
 
 /// The annotation with a Job's scheduled time (RFC 3339, CronJob's zone).
@@ -267,12 +268,6 @@ struct Ctx {
     local: TimeZone,
 }
 
-#[derive(Debug, thiserror::Error)]
-enum Error {
-    #[error(transparent)]
-    Kube(#[from] kube::Error),
-}
-
 /// Runs the controller until the future is dropped.
 pub async fn run(client: Client) {
     let jobs_all: Api<Job> = Api::all(client.clone());
@@ -288,7 +283,7 @@ pub async fn run(client: Client) {
                 .filter(|r| r.kind == "CronJob")
                 .map(|r| ObjectRef::new(&r.name).within(&ns))
         })
-        .run(reconcile, error_policy, ctx)
+        .run(reconcile, sync::retry, ctx)
         .for_each(|r| {
             if let Err(e) = r {
                 tracing::debug!(error = %e, "cronjob reconcile");
@@ -298,12 +293,11 @@ pub async fn run(client: Client) {
         .await;
 }
 
-fn error_policy(_cj: Arc<CronJob>, e: &Error, _ctx: Arc<Ctx>) -> Action {
-    tracing::warn!(error = %e, "cronjob sync failed");
-    Action::requeue(Duration::from_secs(5))
+async fn reconcile(cj: Arc<CronJob>, ctx: Arc<Ctx>) -> Result<Action, SyncError> {
+    sync::bounded(sync_once(cj, ctx)).await
 }
 
-async fn reconcile(cj: Arc<CronJob>, ctx: Arc<Ctx>) -> Result<Action, Error> {
+async fn sync_once(cj: Arc<CronJob>, ctx: Arc<Ctx>) -> Result<Action, SyncError> {
     let ns = cj.namespace().unwrap_or_default();
     let name = cj.name_any();
     let cj_uid = cj.metadata.uid.clone().unwrap_or_default();

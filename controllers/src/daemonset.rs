@@ -28,6 +28,7 @@ use kube::{Api, Client, ResourceExt};
 use crate::pods;
 use crate::replicaset::Expectations;
 use crate::statefulset::history;
+use crate::sync::{self, SyncError};
 
 /// The label holding the revision hash a pod was made from.
 pub const REVISION_LABEL: &str = "controller-revision-hash";
@@ -480,12 +481,6 @@ struct Ctx {
     expectations: Mutex<Expectations>,
 }
 
-#[derive(Debug, thiserror::Error)]
-enum Error {
-    #[error(transparent)]
-    Kube(#[from] kube::Error),
-}
-
 /// Runs the controller until the future is dropped.
 pub async fn run(client: Client) {
     let pods_all: Api<Pod> = Api::all(client.clone());
@@ -508,7 +503,7 @@ pub async fn run(client: Client) {
                 .map(|d| ObjectRef::from_obj(d.as_ref()))
                 .collect::<Vec<_>>()
         })
-        .run(reconcile, error_policy, ctx)
+        .run(reconcile, sync::retry, ctx)
         .for_each(|r| {
             if let Err(e) = r {
                 tracing::debug!(error = %e, "daemonset reconcile");
@@ -518,12 +513,11 @@ pub async fn run(client: Client) {
         .await;
 }
 
-fn error_policy(_d: Arc<DaemonSet>, e: &Error, _ctx: Arc<Ctx>) -> Action {
-    tracing::warn!(error = %e, "daemonset sync failed");
-    Action::requeue(Duration::from_secs(5))
+async fn reconcile(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action, SyncError> {
+    sync::bounded(sync_once(ds, ctx)).await
 }
 
-async fn reconcile(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action, Error> {
+async fn sync_once(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action, SyncError> {
     ctx.pods.wait_until_ready().await.ok();
     ctx.nodes.wait_until_ready().await.ok();
     let ns = ds.namespace().unwrap_or_default();

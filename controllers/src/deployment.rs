@@ -22,6 +22,7 @@ use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, ResourceExt};
 
 use crate::pods;
+use crate::sync::{self, SyncError};
 
 /// The label carrying the pod-template hash.
 pub const HASH_LABEL: &str = "pod-template-hash";
@@ -898,12 +899,6 @@ struct Ctx {
     pods: Store<Pod>,
 }
 
-#[derive(Debug, thiserror::Error)]
-enum Error {
-    #[error(transparent)]
-    Kube(#[from] kube::Error),
-}
-
 /// Runs the controller until the future is dropped.
 pub async fn run(client: Client) {
     let ctx = Arc::new(Ctx {
@@ -919,7 +914,7 @@ pub async fn run(client: Client) {
         watcher::Config::default(),
     )
     .owns(Api::<ReplicaSet>::all(client), watcher::Config::default())
-    .run(reconcile, error_policy, ctx)
+    .run(reconcile, sync::retry, ctx)
     .for_each(|r| {
         if let Err(e) = r {
             tracing::debug!(error = %e, "deployment reconcile");
@@ -929,12 +924,11 @@ pub async fn run(client: Client) {
     .await;
 }
 
-fn error_policy(_d: Arc<Deployment>, e: &Error, _ctx: Arc<Ctx>) -> Action {
-    tracing::warn!(error = %e, "deployment sync failed");
-    Action::requeue(Duration::from_secs(5))
+async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, SyncError> {
+    sync::bounded(sync_once(d, ctx)).await
 }
 
-async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, Error> {
+async fn sync_once(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, SyncError> {
     ctx.rses.wait_until_ready().await.ok();
     ctx.pods.wait_until_ready().await.ok();
     let ns = d.namespace().unwrap_or_default();
@@ -995,6 +989,13 @@ async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, Error> {
             && !matches!(pods::phase(p), "Succeeded" | "Failed")
     });
     let mut plan = plan(&d, &owned, old_pods_running, now);
+    tracing::debug!(
+        deployment = %format!("{ns}/{name}"),
+        seen = ?owned.iter().map(|rs| (rs.name_any(), rs_replicas(rs), rs_available(rs))).collect::<Vec<_>>(),
+        scale = ?plan.update.iter().map(|rs| (rs.name_any(), rs_replicas(rs))).collect::<Vec<_>>(),
+        create = plan.create.is_some(),
+        "deployment sync"
+    );
 
     if let Some(rs) = &plan.create {
         match rs_api.create(&PostParams::default(), rs).await {

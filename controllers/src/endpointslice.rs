@@ -24,6 +24,7 @@ use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, ResourceExt};
 
 use crate::pods;
+use crate::sync::{self, SyncError};
 
 /// kube's `--max-endpoints-per-slice` default.
 pub const MAX_ENDPOINTS_PER_SLICE: usize = 100;
@@ -475,12 +476,6 @@ struct Ctx {
     endpoints: Store<Endpoints>,
 }
 
-#[derive(Debug, thiserror::Error)]
-enum Error {
-    #[error(transparent)]
-    Kube(#[from] kube::Error),
-}
-
 /// Runs the controller until the future is dropped.
 pub async fn run(client: Client) {
     let pods_all: Api<Pod> = Api::all(client.clone());
@@ -515,7 +510,7 @@ pub async fn run(client: Client) {
                 }
             },
         )
-        .run(reconcile, error_policy, ctx)
+        .run(reconcile, sync::retry, ctx)
         .for_each(|r| {
             if let Err(e) = r {
                 tracing::debug!(error = %e, "endpointslice reconcile");
@@ -600,12 +595,11 @@ fn pod_to_services(
         .collect()
 }
 
-fn error_policy(_svc: Arc<Service>, e: &Error, _ctx: Arc<Ctx>) -> Action {
-    tracing::warn!(error = %e, "endpointslice sync failed");
-    Action::requeue(Duration::from_secs(5))
+async fn reconcile(svc: Arc<Service>, ctx: Arc<Ctx>) -> Result<Action, SyncError> {
+    sync::bounded(sync_once(svc, ctx)).await
 }
 
-async fn reconcile(svc: Arc<Service>, ctx: Arc<Ctx>) -> Result<Action, Error> {
+async fn sync_once(svc: Arc<Service>, ctx: Arc<Ctx>) -> Result<Action, SyncError> {
     if service_selector(&svc).is_none() || svc.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }

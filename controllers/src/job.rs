@@ -24,6 +24,7 @@ use kube::{Api, Client, ResourceExt};
 
 use crate::pods;
 use crate::replicaset::Expectations;
+use crate::sync::{self, SyncError};
 
 /// The finalizer that keeps a finished pod until the Job has counted it.
 pub const TRACKING_FINALIZER: &str = "batch.kubernetes.io/job-tracking";
@@ -614,14 +615,6 @@ struct Ctx {
     expectations: Mutex<Expectations>,
 }
 
-#[derive(Debug, thiserror::Error)]
-enum Error {
-    #[error(transparent)]
-    Kube(#[from] kube::Error),
-    #[error("status conflict")]
-    Conflict,
-}
-
 /// Runs the controller until the future is dropped.
 pub async fn run(client: Client) {
     let pods_all: Api<Pod> = Api::all(client.clone());
@@ -641,7 +634,7 @@ pub async fn run(client: Client) {
                 .filter(|r| r.kind == "Job")
                 .map(|r| ObjectRef::new(&r.name).within(&ns))
         })
-        .run(reconcile, error_policy, ctx)
+        .run(reconcile, sync::retry, ctx)
         .for_each(|r| {
             if let Err(e) = r {
                 tracing::debug!(error = %e, "job reconcile");
@@ -701,17 +694,11 @@ async fn remove_finalizer(api: &Api<Pod>, p: &Pod) {
     }
 }
 
-fn error_policy(_job: Arc<Job>, e: &Error, _ctx: Arc<Ctx>) -> Action {
-    match e {
-        Error::Conflict => Action::requeue(Duration::from_millis(500)),
-        Error::Kube(e) => {
-            tracing::warn!(error = %e, "job sync failed");
-            Action::requeue(Duration::from_secs(5))
-        }
-    }
+async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action, SyncError> {
+    sync::bounded(sync_once(job, ctx)).await
 }
 
-async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action, Error> {
+async fn sync_once(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action, SyncError> {
     let ns = job.namespace().unwrap_or_default();
     let name = job.name_any();
     let key = format!("{ns}/{name}");
@@ -765,7 +752,10 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action, Error> {
             .await
         {
             Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 409 => return Err(Error::Conflict),
+            // Someone else wrote the Job since: look again at once.
+            Err(kube::Error::Api(s)) if s.code == 409 => {
+                return Ok(Action::requeue(Duration::from_millis(500)));
+            }
             Err(kube::Error::Api(s)) if s.code == 404 => return Ok(Action::await_change()),
             Err(e) => return Err(e.into()),
         }

@@ -23,5 +23,6 @@ pub mod statefulset;
 
 mod cache;
 mod catalog;
+mod sync;
 
 pub use catalog::{ALL, Context, Controller, select};

@@ -19,6 +19,7 @@ use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, ResourceExt};
 
 use crate::pods;
+use crate::sync::{self, SyncError};
 
 /// How long unobserved creates/deletes hold back further action.
 pub const EXPECTATIONS_TIMEOUT: Duration = Duration::from_secs(30);
@@ -339,12 +340,6 @@ struct Ctx {
     expectations: Mutex<Expectations>,
 }
 
-#[derive(Debug, thiserror::Error)]
-enum Error {
-    #[error(transparent)]
-    Kube(#[from] kube::Error),
-}
-
 /// Runs the controller until the future is dropped.
 pub async fn run(client: Client) {
     let pods_all: Api<Pod> = Api::all(client.clone());
@@ -361,7 +356,7 @@ pub async fn run(client: Client) {
         .watches(pods_all, watcher::Config::default(), move |pod: Pod| {
             pod_to_replicasets(&rs_store, &pod)
         })
-        .run(reconcile, error_policy, ctx)
+        .run(reconcile, sync::retry, ctx)
         .for_each(|r| {
             if let Err(e) = r {
                 tracing::debug!(error = %e, "replicaset reconcile");
@@ -393,12 +388,11 @@ fn pod_to_replicasets(store: &Store<ReplicaSet>, pod: &Pod) -> Vec<ObjectRef<Rep
         .collect()
 }
 
-fn error_policy(_rs: Arc<ReplicaSet>, e: &Error, _ctx: Arc<Ctx>) -> Action {
-    tracing::warn!(error = %e, "replicaset sync failed");
-    Action::requeue(Duration::from_secs(5))
+async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, SyncError> {
+    sync::bounded(sync_once(rs, ctx)).await
 }
 
-async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error> {
+async fn sync_once(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, SyncError> {
     ctx.pods.wait_until_ready().await.ok();
     let ns = rs.namespace().unwrap_or_default();
     let name = rs.name_any();
@@ -416,6 +410,15 @@ async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error> 
         .map(|mut e| e.satisfied(&key, &ns_pods, now))
         .unwrap_or(true);
     let plan = plan(&rs, &ns_pods, may_act, now);
+    tracing::debug!(
+        replicaset = %key,
+        want = rs.spec.as_ref().and_then(|s| s.replicas),
+        active = plan.status.replicas,
+        may_act,
+        create = plan.create,
+        delete = plan.delete.len(),
+        "replicaset sync"
+    );
     let pods_api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
     let by_name: BTreeMap<String, &Arc<Pod>> = ns_pods.iter().map(|p| (p.name_any(), p)).collect();
 

@@ -26,6 +26,7 @@ use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, ResourceExt};
 
 use crate::pods;
+use crate::sync::{self, SyncError};
 
 /// The label naming a pod (its stable identity).
 pub const POD_NAME_LABEL: &str = "statefulset.kubernetes.io/pod-name";
@@ -472,12 +473,6 @@ struct Ctx {
     pods: Store<Pod>,
 }
 
-#[derive(Debug, thiserror::Error)]
-enum Error {
-    #[error(transparent)]
-    Kube(#[from] kube::Error),
-}
-
 /// Runs the controller until the future is dropped.
 pub async fn run(client: Client) {
     let pods_all: Api<Pod> = Api::all(client.clone());
@@ -489,7 +484,7 @@ pub async fn run(client: Client) {
     let api: Api<StatefulSet> = Api::all(client);
     Controller::new(api, watcher::Config::default())
         .owns(pods_all, watcher::Config::default())
-        .run(reconcile, error_policy, ctx)
+        .run(reconcile, sync::retry, ctx)
         .for_each(|r| {
             if let Err(e) = r {
                 tracing::debug!(error = %e, "statefulset reconcile");
@@ -497,11 +492,6 @@ pub async fn run(client: Client) {
             std::future::ready(())
         })
         .await;
-}
-
-fn error_policy(_s: Arc<StatefulSet>, e: &Error, _ctx: Arc<Ctx>) -> Action {
-    tracing::warn!(error = %e, "statefulset sync failed");
-    Action::requeue(Duration::from_secs(5))
 }
 
 fn ignore_404<T>(r: Result<T, kube::Error>, what: &str, name: &str) -> Result<(), kube::Error> {
@@ -515,7 +505,11 @@ fn ignore_404<T>(r: Result<T, kube::Error>, what: &str, name: &str) -> Result<()
     }
 }
 
-async fn reconcile(sts: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Action, Error> {
+async fn reconcile(sts: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Action, SyncError> {
+    sync::bounded(sync_once(sts, ctx)).await
+}
+
+async fn sync_once(sts: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Action, SyncError> {
     ctx.pods.wait_until_ready().await.ok();
     let ns = sts.namespace().unwrap_or_default();
     let name = sts.name_any();

@@ -1,0 +1,47 @@
+//! What every controller's sync shares: its error type, the retry after a
+//! failure, and a bound on how long one sync may take.
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::ResourceExt;
+use kube::runtime::controller::Action;
+
+/// A sync that has not finished by then fails and is retried: a request
+/// that never answers must not stall its object (kube-runtime runs one
+/// sync per object at a time).
+pub const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
+/// How soon a failed sync is retried.
+pub const RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// Why a sync failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Kube(#[from] kube::Error),
+    #[error("the sync did not finish within {0:?}")]
+    TimedOut(Duration),
+}
+
+/// Runs `sync` for at most [`SYNC_TIMEOUT`].
+pub async fn bounded<T>(sync: impl Future<Output = Result<T, SyncError>>) -> Result<T, SyncError> {
+    tokio::time::timeout(SYNC_TIMEOUT, sync)
+        .await
+        .unwrap_or(Err(SyncError::TimedOut(SYNC_TIMEOUT)))
+}
+
+/// The error policy of every controller: log, retry after [`RETRY_AFTER`].
+pub fn retry<K, C>(object: Arc<K>, error: &SyncError, _ctx: Arc<C>) -> Action
+where
+    K: kube::Resource<DynamicType = ()>,
+{
+    tracing::warn!(
+        kind = %K::kind(&()),
+        object = %format!("{}/{}", object.namespace().unwrap_or_default(), object.name_any()),
+        %error,
+        "sync failed"
+    );
+    Action::requeue(RETRY_AFTER)
+}

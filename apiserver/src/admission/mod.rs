@@ -3,3 +3,4 @@
 //! objects), so no client can bypass them.
 
 pub mod case;
+pub mod pod;

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 pub use list::{ListOptions, ListResult};
 pub use watch::{WatchItem, WatchOptions};
 
-use crate::admission::case;
+use crate::admission::{case, pod};
 use crate::error::ApiError;
 use crate::resources::{ResourceDef, Subresource};
 use crate::strategy::{defaults, validation};
@@ -179,6 +179,9 @@ impl Registry {
         defaults::apply_defaults(resource, &mut obj);
         if case::applies(resource) {
             case::on_create(&mut obj);
+        }
+        if resource.group.is_empty() && resource.plural == "pods" {
+            pod::on_create(&mut obj);
         }
         if let Some(manager) = write.manager {
             fields::record_update(resource, None, manager, &Value::Null, &mut obj);

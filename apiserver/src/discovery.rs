@@ -162,6 +162,11 @@ pub fn subresource_kind(resource: &ResourceDef, sub: Subresource) -> Subresource
             kind: resource.kind,
             verbs: &["update"],
         },
+        Subresource::Token => SubresourceKind {
+            group_version: Some(("authentication.k8s.io", "v1")),
+            kind: "TokenRequest",
+            verbs: &["create"],
+        },
     }
 }
 

@@ -12,7 +12,7 @@ use http::{HeaderValue, Request, Response, StatusCode, header};
 use serde_json::Value;
 
 use crate::auth::UserInfo;
-use crate::auth::authn::{self, Authenticator};
+use crate::auth::authn::{self, Authenticator, Credential};
 use crate::auth::authz::{self, Attributes};
 use crate::catalog::{Catalog, Served};
 use crate::error::ApiError;
@@ -132,10 +132,16 @@ where
     let query = Query::parse(request.uri().query());
     let target = request::parse(request.method(), request.uri().path(), &query);
 
-    let user = api
+    let user = match api
         .authenticator
         .authenticate(client_cert.as_deref(), request.headers())?
-        .unwrap_or_else(UserInfo::anonymous);
+    {
+        None => UserInfo::anonymous(),
+        Some(Credential::User(user)) => user,
+        Some(Credential::ServiceAccount(claims)) => {
+            endpoints::service_account_token::holder(api, &claims).await?
+        }
+    };
     let user = authn::impersonate(user, request.headers())?;
     let attributes = attributes(&target, request.method());
     if !authz::allowed(&user, &attributes) {

@@ -18,6 +18,8 @@ pub enum Subresource {
     Binding,
     /// `/finalize` (namespaces): writes change only `spec.finalizers`.
     Finalize,
+    /// `/token` (service accounts): issues a bound token (TokenRequest).
+    Token,
 }
 
 impl Subresource {
@@ -28,6 +30,7 @@ impl Subresource {
             Subresource::Scale => "scale",
             Subresource::Binding => "binding",
             Subresource::Finalize => "finalize",
+            Subresource::Token => "token",
         }
     }
 
@@ -38,6 +41,7 @@ impl Subresource {
             "scale" => Subresource::Scale,
             "binding" => Subresource::Binding,
             "finalize" => Subresource::Finalize,
+            "token" => Subresource::Token,
             _ => return None,
         })
     }
@@ -173,7 +177,7 @@ impl ResourceDef {
     }
 }
 
-use Subresource::{Binding, Finalize, Scale, Status};
+use Subresource::{Binding, Finalize, Scale, Status, Token};
 
 const NONE: &[&str] = &[];
 const ALL: &[&str] = &["all"];
@@ -238,7 +242,7 @@ pub static BUILTIN: &[ResourceDef] = &[
     def("", "v1", "ReplicationController", "replicationcontrollers", "replicationcontroller", true, &["rc"], ALL, &[Scale, Status], true),
     def("", "v1", "ResourceQuota", "resourcequotas", "resourcequota", true, &["quota"], NONE, &[Status], false),
     def("", "v1", "Secret", "secrets", "secret", true, NONE, NONE, &[], false),
-    def("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", true, &["sa"], NONE, &[], false),
+    def("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", true, &["sa"], NONE, &[Token], false),
     def("", "v1", "Service", "services", "service", true, &["svc"], ALL, &[Status], false),
     // apps/v1
     def("apps", "v1", "ControllerRevision", "controllerrevisions", "controllerrevision", true, NONE, NONE, &[], false),

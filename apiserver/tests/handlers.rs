@@ -705,7 +705,14 @@ async fn list_selectors_pages_and_representations() {
     );
 
     // The watch cache answers resourceVersion=0 (eventually) with the same set.
-    let cached = h.get(&format!("{path}?resourceVersion=0")).await.json();
+    let mut cached = Value::Null;
+    for _ in 0..100 {
+        cached = h.get(&format!("{path}?resourceVersion=0")).await.json();
+        if cached["items"].as_array().map(Vec::len) == Some(25) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     assert_eq!(cached["items"].as_array().unwrap().len(), 25);
     let exact = h
         .get(&format!(

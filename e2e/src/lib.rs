@@ -248,6 +248,15 @@ impl MarsServer {
 impl Drop for MarsServer {
     fn drop(&mut self) {
         let _ = self.kill();
+        // A failed test's server log outlives its temporary directory when
+        // MARS_E2E_LOG_DIR says where to keep it.
+        if std::thread::panicking()
+            && let Some(dir) = std::env::var_os("MARS_E2E_LOG_DIR")
+        {
+            let name = format!("mars-{}-{}.log", std::process::id(), self.api_port);
+            let _ = std::fs::create_dir_all(&dir);
+            let _ = std::fs::copy(self.log_path(), std::path::Path::new(&dir).join(name));
+        }
     }
 }
 

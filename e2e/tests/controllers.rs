@@ -33,6 +33,11 @@ fn rolled_out(kubectl: &Kubectl, name: &str, replicas: usize) {
             "create deployment {name} --image=nginx:1.27 --replicas={replicas}"
         ))
         .ok();
+    wait_for_rollout(kubectl, name, replicas);
+}
+
+/// Waits until Deployment `name` has `replicas` ready pods, all Running.
+fn wait_for_rollout(kubectl: &Kubectl, name: &str, replicas: usize) {
     // Polled rather than `rollout status`: four servers share the machine.
     wait_until(
         Duration::from_secs(60),
@@ -231,7 +236,33 @@ fn a_node_that_stops_heartbeating_goes_not_ready_and_its_pods_move() {
         let run = kubectl.run("get nodes --no-headers");
         run.success() && run.rows().iter().filter(|row| row[1] == "Ready").count() == 2
     });
-    rolled_out(&kubectl, "web", 4);
+    // Pods ride out a node's outage for 300 s unless they say otherwise
+    // (the API's DefaultTolerationSeconds); these leave after 2 s.
+    let manifest = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 4
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: nginx:1.27}]
+      tolerations:
+      - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 2}
+"#;
+    kubectl.run_stdin("apply -f -", manifest).ok();
+    wait_for_rollout(&kubectl, "web", 4);
+    let tolerations = kubectl
+        .run("get pods -l app=web -o jsonpath={.items[0].spec.tolerations}")
+        .ok()
+        .stdout;
+    assert!(
+        tolerations.contains(r#""tolerationSeconds":2"#)
+            && tolerations.contains(r#"{"effect":"NoExecute","key":"node.kubernetes.io/not-ready","operator":"Exists","tolerationSeconds":300}"#),
+        "the pod's own toleration and the default one: {tolerations}"
+    );
     let names = kubectl
         .run("get nodes -o jsonpath={.items[*].metadata.name}")
         .ok()
@@ -273,11 +304,11 @@ fn a_node_that_stops_heartbeating_goes_not_ready_and_its_pods_move() {
             nodes.split_whitespace().filter(|n| *n == alive).count() == 4
         },
     );
-    assert_eq!(
+    // Running comes before Ready: the Deployment counts them once ready.
+    wait_until(Duration::from_secs(30), "four available replicas", || {
         kubectl
             .run("get deployment web -o jsonpath={.status.availableReplicas}")
-            .ok()
-            .stdout,
-        "4"
-    );
+            .stdout
+            == "4"
+    });
 }

@@ -320,6 +320,113 @@ fn auth_whoami_shows_the_user_and_impersonation() {
     );
 }
 
+#[test]
+fn create_token_issues_a_bound_service_account_token_the_server_accepts() {
+    let cluster = cluster();
+    let kubectl = &cluster.kubectl;
+    kubectl.run("create serviceaccount builder").ok();
+    let as_token = |name: &str, token: &str| {
+        let config = cluster
+            .kubeconfig_for_user(name, &format!("{{token: {token}}}"))
+            .unwrap();
+        kubectl.with_kubeconfig(config).unwrap()
+    };
+
+    // An unbound token: the service account's identity, nothing more.
+    let token = kubectl
+        .run("create token builder")
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    assert_eq!(token.split('.').count(), 3, "a JWT: {token}");
+    let builder = as_token("builder", &token);
+    let review = json(&builder.run("auth whoami -o json").ok());
+    let info = &review["status"]["userInfo"];
+    assert_eq!(info["username"], "system:serviceaccount:default:builder");
+    assert_eq!(
+        info["groups"],
+        serde_json::json!([
+            "system:serviceaccounts",
+            "system:serviceaccounts:default",
+            "system:authenticated"
+        ])
+    );
+    let uid = kubectl
+        .run("get serviceaccount builder -o jsonpath={.metadata.uid}")
+        .ok()
+        .stdout;
+    assert_eq!(info["uid"], uid.as_str());
+    assert!(
+        info["extra"]["authentication.kubernetes.io/credential-id"][0]
+            .as_str()
+            .is_some_and(|id| id.starts_with("JTI=")),
+        "{info:#}"
+    );
+    builder.run("get pods").fails().stderr_has(
+        r#"Error from server (Forbidden): pods is forbidden: User "system:serviceaccount:default:builder" cannot list resource "pods" in API group "" in the namespace "default""#,
+    );
+
+    // A token bound to a pod names it, and dies with it.
+    kubectl
+        .run("run job-runner --image=busybox --restart=Never")
+        .ok();
+    let bound = kubectl
+        .run("create token builder --bound-object-kind=Pod --bound-object-name=job-runner --audience=ci --audience=https://kubernetes.default.svc.cluster.local")
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let runner = as_token("runner", &bound);
+    let review = json(&runner.run("auth whoami -o json").ok());
+    let extra = &review["status"]["userInfo"]["extra"];
+    assert_eq!(
+        extra["authentication.kubernetes.io/pod-name"][0],
+        "job-runner"
+    );
+    kubectl.run("delete pod job-runner --now").ok();
+    runner
+        .run("auth whoami")
+        .fails()
+        .stderr_has("error: You must be logged in to the server (Unauthorized)");
+    // A token for another audience only is not for this server.
+    let elsewhere = kubectl
+        .run("create token builder --audience=vault")
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    as_token("vault", &elsewhere)
+        .run("auth whoami")
+        .fails()
+        .stderr_has("Unauthorized");
+
+    // Bad requests are refused with kube's words.
+    kubectl
+        .run("create token builder --duration=5m")
+        .fails()
+        .stderr_has("may not specify a duration less than 10 minutes");
+    kubectl
+        .run("create token nobody")
+        .fails()
+        .stderr_has(r#"serviceaccounts "nobody" not found"#);
+
+    // Deleting the account revokes its tokens.
+    builder.run("auth whoami").ok();
+    kubectl.run("delete serviceaccount builder").ok();
+    builder
+        .run("auth whoami")
+        .fails()
+        .stderr_has("Unauthorized");
+    // A forged token is no better.
+    let (head, rest) = token.split_once('.').unwrap();
+    let forged = format!("{head}.e30.{}", rest.rsplit_once('.').unwrap().1);
+    as_token("forged", &forged)
+        .run("auth whoami")
+        .fails()
+        .stderr_has("Unauthorized");
+}
+
 // ------------------------------------------------------- apply, create -f
 
 #[test]

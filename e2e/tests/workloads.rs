@@ -254,7 +254,7 @@ fn a_job_runs_to_completion_and_a_cronjob_fires() {
 
 #[test]
 fn a_rolling_update_stays_within_its_surge_and_unavailable_bounds() {
-    let (_server, kubectl) = all_in_one();
+    let (server, kubectl) = all_in_one();
     // Pods turn Ready 1 s after they start, so the rollout takes steps.
     let manifest = r#"
 apiVersion: apps/v1
@@ -311,7 +311,10 @@ spec:
         }
         assert!(
             Instant::now() < deadline,
-            "the rollout did not finish: {status}"
+            "the rollout did not finish: {status}\n{}\n{}\nserver log:\n{}",
+            kubectl.run("get rs,pods -o wide").stdout,
+            kubectl.run("get rs -o yaml").stdout,
+            server.log_tail(),
         );
     }
     assert!(

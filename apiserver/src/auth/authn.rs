@@ -3,9 +3,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::sync::Arc;
 
 use super::authz::{self, Attributes};
 use super::pki::Credentials;
+use super::service_account_token::{self as sa_token, Claims, TokenSigner};
 use super::{
     ADMIN_USER, ANONYMOUS, AUTHENTICATED, SYSTEM_MASTERS, UNAUTHENTICATED, UserInfo, VIEWER_USER,
     VIEWERS,
@@ -32,12 +34,33 @@ const AUTHENTICATION_GROUP: &str = "authentication.k8s.io";
 #[derive(Debug, Clone, Default)]
 pub struct Authenticator {
     tokens: HashMap<String, UserInfo>,
+    service_accounts: Option<Arc<TokenSigner>>,
+}
+
+/// Who a request's credentials say it is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Credential {
+    /// A client certificate or a static token: the user as is.
+    User(UserInfo),
+    /// A service-account token with a valid signature, lifetime and
+    /// audience; it stands for its service account only once the caller
+    /// has checked that the account and the bound object still exist.
+    ServiceAccount(Box<Claims>),
 }
 
 impl Authenticator {
     /// An authenticator accepting these bearer tokens.
     pub fn new(tokens: HashMap<String, UserInfo>) -> Self {
-        Self { tokens }
+        Self {
+            tokens,
+            service_accounts: None,
+        }
+    }
+
+    /// Also accepts service-account tokens `signer` signed.
+    pub fn with_service_accounts(mut self, signer: Arc<TokenSigner>) -> Self {
+        self.service_accounts = Some(signer);
+        self
     }
 
     /// The authenticator of a freshly started server: the admin token is
@@ -49,10 +72,22 @@ impl Authenticator {
             groups: vec![group.into(), AUTHENTICATED.into()],
             ..UserInfo::default()
         };
-        Self::new(HashMap::from([
+        let authenticator = Self::new(HashMap::from([
             (creds.admin_token.clone(), user(ADMIN_USER, SYSTEM_MASTERS)),
             (creds.readonly_token.clone(), user(VIEWER_USER, VIEWERS)),
-        ]))
+        ]));
+        match TokenSigner::from_pkcs8(&creds.service_account_key_der) {
+            Ok(signer) => authenticator.with_service_accounts(Arc::new(signer)),
+            Err(error) => {
+                tracing::warn!(%error, "service-account tokens are disabled");
+                authenticator
+            }
+        }
+    }
+
+    /// The signer of service-account tokens, if they are enabled.
+    pub fn service_account_signer(&self) -> Option<&Arc<TokenSigner>> {
+        self.service_accounts.as_ref()
     }
 
     /// The user behind a request: its verified client certificate (DER, the
@@ -66,20 +101,31 @@ impl Authenticator {
         &self,
         client_cert: Option<&[u8]>,
         headers: &http::HeaderMap,
-    ) -> Result<Option<UserInfo>, ApiError> {
+    ) -> Result<Option<Credential>, ApiError> {
         if let Some(der) = client_cert
             && let Some(user) = user_from_certificate(der)?
         {
-            return Ok(Some(with_authenticated_group(user)));
+            return Ok(Some(Credential::User(with_authenticated_group(user))));
         }
         let Some(token) = bearer_token(headers) else {
             return Ok(None);
         };
-        self.tokens
-            .get(token)
-            .cloned()
-            .map(|user| Some(with_authenticated_group(user)))
-            .ok_or(ApiError::Unauthorized)
+        if let Some(user) = self.tokens.get(token) {
+            return Ok(Some(Credential::User(with_authenticated_group(
+                user.clone(),
+            ))));
+        }
+        let signer = self
+            .service_accounts
+            .as_ref()
+            .ok_or(ApiError::Unauthorized)?;
+        match signer.verify(token, sa_token::ISSUER, jiff::Timestamp::now().as_second()) {
+            Ok(claims) => Ok(Some(Credential::ServiceAccount(Box::new(claims)))),
+            Err(error) => {
+                tracing::debug!(%error, "service-account token refused");
+                Err(ApiError::Unauthorized)
+            }
+        }
     }
 }
 
@@ -383,6 +429,15 @@ mod tests {
             admin_key_pem: String::new(),
             admin_token: "admin-token".into(),
             readonly_token: "viewer-token".into(),
+            service_account_key_der: Vec::new(),
+        }
+    }
+
+    /// The user of a certificate or static token.
+    fn user_of(credential: Option<Credential>) -> UserInfo {
+        match credential {
+            Some(Credential::User(user)) => user,
+            other => panic!("not a user: {other:?}"),
         }
     }
 
@@ -409,15 +464,17 @@ mod tests {
     #[test]
     fn tokens_map_to_their_users() {
         let authn = Authenticator::from_credentials(&creds());
-        let user = authn
-            .authenticate(None, &headers(&[("authorization", "Bearer admin-token")]))
-            .expect("authenticated")
-            .expect("a user");
+        let user = user_of(
+            authn
+                .authenticate(None, &headers(&[("authorization", "Bearer admin-token")]))
+                .expect("authenticated"),
+        );
         assert_eq!(user, admin());
-        let user = authn
-            .authenticate(None, &headers(&[("authorization", "bearer viewer-token")]))
-            .expect("authenticated")
-            .expect("a user");
+        let user = user_of(
+            authn
+                .authenticate(None, &headers(&[("authorization", "bearer viewer-token")]))
+                .expect("authenticated"),
+        );
         assert_eq!(user, viewer());
     }
 
@@ -456,10 +513,11 @@ mod tests {
                 ..UserInfo::default()
             },
         )]));
-        let user = authn
-            .authenticate(None, &headers(&[("authorization", "Bearer t")]))
-            .expect("ok")
-            .expect("user");
+        let user = user_of(
+            authn
+                .authenticate(None, &headers(&[("authorization", "Bearer t")]))
+                .expect("ok"),
+        );
         assert_eq!(user.groups, strings(&["devs", AUTHENTICATED]));
     }
 
@@ -477,13 +535,14 @@ mod tests {
         let cert = params.self_signed(&key).expect("cert");
         let authn = Authenticator::from_credentials(&creds());
         // The certificate wins over a (even wrong) token.
-        let user = authn
-            .authenticate(
-                Some(cert.der()),
-                &headers(&[("authorization", "Bearer wrong")]),
-            )
-            .expect("ok")
-            .expect("user");
+        let user = user_of(
+            authn
+                .authenticate(
+                    Some(cert.der()),
+                    &headers(&[("authorization", "Bearer wrong")]),
+                )
+                .expect("ok"),
+        );
         assert_eq!(user.username, "carol");
         assert_eq!(user.groups, strings(&["devs", AUTHENTICATED]));
 
@@ -491,13 +550,14 @@ mod tests {
         let mut params = rcgen::CertificateParams::default();
         params.distinguished_name = rcgen::DistinguishedName::new();
         let cert = params.self_signed(&key).expect("cert");
-        let user = authn
-            .authenticate(
-                Some(cert.der()),
-                &headers(&[("authorization", "Bearer viewer-token")]),
-            )
-            .expect("ok")
-            .expect("user");
+        let user = user_of(
+            authn
+                .authenticate(
+                    Some(cert.der()),
+                    &headers(&[("authorization", "Bearer viewer-token")]),
+                )
+                .expect("ok"),
+        );
         assert_eq!(user.username, VIEWER_USER);
 
         assert!(matches!(

@@ -6,6 +6,7 @@
 pub mod authn;
 pub mod authz;
 pub mod pki;
+pub mod service_account_token;
 
 use std::collections::BTreeMap;
 

@@ -51,6 +51,8 @@ pub struct Credentials {
     pub admin_token: String,
     /// A bearer token for the read-only identity.
     pub readonly_token: String,
+    /// The P-256 key (PKCS#8 DER) signing service-account tokens.
+    pub service_account_key_der: Vec<u8>,
 }
 
 /// Why the credentials could not be loaded or created.
@@ -81,6 +83,7 @@ const SERVER_KEY: &str = "apiserver.key";
 const ADMIN_CERT: &str = "admin.crt";
 const ADMIN_KEY: &str = "admin.key";
 const TOKENS: &str = "tokens.csv";
+const SERVICE_ACCOUNT_KEY: &str = "service-account.key";
 
 const CA_COMMON_NAME: &str = "mars-ca";
 const SERVER_COMMON_NAME: &str = "mars-apiserver";
@@ -112,6 +115,7 @@ pub fn load_or_create(dir: &Path, hosts: &[String]) -> Result<Credentials, PkiEr
     let (server_cert_pem, server_key_pem) = load_or_issue(&pki, &ca, &Leaf::Serving(&names))?;
     let (admin_cert_pem, admin_key_pem) = load_or_issue(&pki, &ca, &Leaf::Admin)?;
     let (admin_token, readonly_token) = load_or_create_tokens(&pki)?;
+    let service_account_key_der = load_or_create_service_account_key(&pki)?;
     Ok(Credentials {
         ca_cert_pem: ca.cert_pem,
         server_cert_pem,
@@ -120,7 +124,23 @@ pub fn load_or_create(dir: &Path, hosts: &[String]) -> Result<Credentials, PkiEr
         admin_key_pem,
         admin_token,
         readonly_token,
+        service_account_key_der,
     })
+}
+
+/// The key signing service-account tokens (kube's
+/// `--service-account-signing-key-file`), created once: replacing it would
+/// invalidate every token issued.
+fn load_or_create_service_account_key(pki: &Path) -> Result<Vec<u8>, PkiError> {
+    let path = pki.join(SERVICE_ACCOUNT_KEY);
+    if let Some(pem) = read_optional(&path)? {
+        let key = KeyPair::from_pem(&pem)
+            .map_err(|e| generate_error(format!("{}: {e}", path.display())))?;
+        return Ok(key.serialize_der());
+    }
+    let key = KeyPair::generate().map_err(generate_error)?;
+    write_file(&path, key.serialize_pem().as_bytes(), true)?;
+    Ok(key.serialize_der())
 }
 
 /// Writes `dir/kubeconfig.yaml` for the admin, pointing at `server_url`,
@@ -772,7 +792,7 @@ fn set_mode(_path: &Path, _mode: u32) -> Result<(), PkiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::authn::Authenticator;
+    use crate::auth::authn::{Authenticator, Credential};
     use crate::auth::{AUTHENTICATED, UserInfo};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -1054,11 +1074,11 @@ mod tests {
             .expect("a user");
         assert_eq!(
             user,
-            UserInfo {
+            Credential::User(UserInfo {
                 username: ADMIN_USER.into(),
                 groups: vec![SYSTEM_MASTERS.into(), AUTHENTICATED.into()],
                 ..UserInfo::default()
-            }
+            })
         );
     }
 

@@ -3,6 +3,7 @@
 //! metadata only).
 
 mod output;
+pub(crate) mod service_account_token;
 mod watch;
 mod write;
 
@@ -137,7 +138,7 @@ where
 fn verb_allowed(resource: &ResourceDef, subresource: Option<Subresource>, verb: Verb) -> bool {
     match subresource {
         None => resource.verbs.allows(verb.name()),
-        Some(Subresource::Binding) => verb == Verb::Create,
+        Some(Subresource::Binding | Subresource::Token) => verb == Verb::Create,
         Some(_) => matches!(verb, Verb::Get | Verb::Update | Verb::Patch),
     }
 }

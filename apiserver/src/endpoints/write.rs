@@ -7,7 +7,7 @@ use futures::StreamExt;
 use http::{Response, StatusCode};
 use serde_json::{Value, json};
 
-use super::{Call, list_options, output};
+use super::{Call, list_options, output, service_account_token};
 use crate::error::ApiError;
 use crate::fields::{self, FieldValidation};
 use crate::negotiation::{self, BodyType};
@@ -122,8 +122,14 @@ async fn create(
     options: &Options,
 ) -> Result<Response<Body>, ApiError> {
     let resource = &call.resource;
-    if call.subresource == Some(Subresource::Binding) {
-        return bind(call, content_type, body, options.dry_run).await;
+    match call.subresource {
+        Some(Subresource::Binding) => return bind(call, content_type, body, options.dry_run).await,
+        Some(Subresource::Token) => {
+            let request = decode_body(content_type, body, "TokenRequest")?;
+            let issued = service_account_token::issue(call, request).await?;
+            return Ok(output::value(call, StatusCode::CREATED, &issued));
+        }
+        _ => {}
     }
     if call.name.is_some() {
         return Err(ApiError::MethodNotAllowed);

@@ -68,6 +68,7 @@ static KNOWN: &[KnownKind] = &[
     known::<apps::v1::StatefulSet>(),
     known::<authentication::v1::SelfSubjectReview>(),
     known::<authentication::v1::TokenRequest>(),
+    known::<authentication::v1::TokenRequest>(),
     known::<authentication::v1::TokenReview>(),
     known::<authorization::v1::LocalSubjectAccessReview>(),
     known::<authorization::v1::SelfSubjectAccessReview>(),

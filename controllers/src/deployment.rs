@@ -15,7 +15,7 @@ use k8s_openapi::api::apps::v1::{
 use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, Time};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::Store;
 use kube::runtime::{Controller, watcher};
@@ -895,7 +895,6 @@ pub fn rollout_status(
 
 struct Ctx {
     client: Client,
-    rses: Store<ReplicaSet>,
     pods: Store<Pod>,
 }
 
@@ -903,10 +902,6 @@ struct Ctx {
 pub async fn run(client: Client) {
     let ctx = Arc::new(Ctx {
         client: client.clone(),
-        rses: crate::cache::watched(
-            Api::<ReplicaSet>::all(client.clone()),
-            "deployment: replicaset",
-        ),
         pods: crate::cache::watched(Api::<Pod>::all(client.clone()), "deployment: pod"),
     });
     Controller::new(
@@ -929,7 +924,6 @@ async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, SyncErro
 }
 
 async fn sync_once(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, SyncError> {
-    ctx.rses.wait_until_ready().await.ok();
     ctx.pods.wait_until_ready().await.ok();
     let ns = d.namespace().unwrap_or_default();
     let name = d.name_any();
@@ -943,15 +937,19 @@ async fn sync_once(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, SyncErro
         // kube refuses to act on an empty selector (it would select all pods).
         return Ok(Action::await_change());
     }
+    // The ReplicaSets are read from the API, not from a cache: a sync
+    // triggered by a ReplicaSet event must see that event's state (a
+    // second watch's cache may not have it yet, and nothing would trigger
+    // the sync again once it does).
     let mut owned = Vec::new();
-    for rs in ctx.rses.state() {
+    for rs in rs_api.list(&ListParams::default()).await?.items {
         if rs.metadata.namespace.as_deref() != Some(ns.as_str())
             || rs.metadata.deletion_timestamp.is_some()
         {
             continue;
         }
         match pods::controller_of(&rs.metadata) {
-            Some(r) if r.uid == d_uid => owned.push((*rs).clone()),
+            Some(r) if r.uid == d_uid => owned.push(rs),
             None if d.metadata.deletion_timestamp.is_none()
                 && pods::selector_matches(selector, rs.metadata.labels.as_ref()) =>
             {

@@ -13,6 +13,8 @@ pub struct Context {
     /// How long a node may go without renewing its Lease before it is
     /// marked Unknown (`--node-monitor-grace-period`).
     pub node_monitor_grace_period: std::time::Duration,
+    /// The pod and node caches the controllers share.
+    pub caches: crate::cache::Shared,
 }
 
 /// One controller `mars server` can run.
@@ -34,23 +36,23 @@ impl std::fmt::Debug for Controller {
 pub static ALL: &[Controller] = &[
     Controller {
         name: "replicaset",
-        run: |cx| Box::pin(crate::replicaset::run(cx.client)),
+        run: |cx| Box::pin(crate::replicaset::run(cx.client, cx.caches)),
     },
     Controller {
         name: "deployment",
-        run: |cx| Box::pin(crate::deployment::run(cx.client)),
+        run: |cx| Box::pin(crate::deployment::run(cx.client, cx.caches)),
     },
     Controller {
         name: "statefulset",
-        run: |cx| Box::pin(crate::statefulset::run(cx.client)),
+        run: |cx| Box::pin(crate::statefulset::run(cx.client, cx.caches)),
     },
     Controller {
         name: "daemonset",
-        run: |cx| Box::pin(crate::daemonset::run(cx.client)),
+        run: |cx| Box::pin(crate::daemonset::run(cx.client, cx.caches)),
     },
     Controller {
         name: "job",
-        run: |cx| Box::pin(crate::job::run(cx.client)),
+        run: |cx| Box::pin(crate::job::run(cx.client, cx.caches)),
     },
     Controller {
         name: "cronjob",
@@ -58,13 +60,14 @@ pub static ALL: &[Controller] = &[
     },
     Controller {
         name: "endpointslice",
-        run: |cx| Box::pin(crate::endpointslice::run(cx.client)),
+        run: |cx| Box::pin(crate::endpointslice::run(cx.client, cx.caches)),
     },
     Controller {
         name: "nodelifecycle",
         run: |cx| {
             Box::pin(crate::nodelifecycle::run(
                 cx.client,
+                cx.caches,
                 cx.node_monitor_grace_period,
             ))
         },

@@ -482,13 +482,13 @@ struct Ctx {
 }
 
 /// Runs the controller until the future is dropped.
-pub async fn run(client: Client) {
+pub async fn run(client: Client, caches: crate::cache::Shared) {
     let pods_all: Api<Pod> = Api::all(client.clone());
     let nodes_all: Api<Node> = Api::all(client.clone());
     let ctx = Arc::new(Ctx {
         client: client.clone(),
-        pods: crate::cache::watched(pods_all.clone(), "daemonset: pod"),
-        nodes: crate::cache::watched(nodes_all.clone(), "daemonset: node"),
+        pods: caches.pods(),
+        nodes: caches.nodes(),
         expectations: Mutex::new(Expectations::default()),
     });
     let api: Api<DaemonSet> = Api::all(client);

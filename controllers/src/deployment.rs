@@ -899,10 +899,10 @@ struct Ctx {
 }
 
 /// Runs the controller until the future is dropped.
-pub async fn run(client: Client) {
+pub async fn run(client: Client, caches: crate::cache::Shared) {
     let ctx = Arc::new(Ctx {
         client: client.clone(),
-        pods: crate::cache::watched(Api::<Pod>::all(client.clone()), "deployment: pod"),
+        pods: caches.pods(),
     });
     Controller::new(
         Api::<Deployment>::all(client.clone()),

@@ -477,13 +477,13 @@ struct Ctx {
 }
 
 /// Runs the controller until the future is dropped.
-pub async fn run(client: Client) {
+pub async fn run(client: Client, caches: crate::cache::Shared) {
     let pods_all: Api<Pod> = Api::all(client.clone());
     let slices_all: Api<EndpointSlice> = Api::all(client.clone());
     let ctx = Arc::new(Ctx {
         client: client.clone(),
-        pods: crate::cache::watched(pods_all.clone(), "endpointslice: pod"),
-        nodes: crate::cache::watched(Api::all(client.clone()), "endpointslice: node"),
+        pods: caches.pods(),
+        nodes: caches.nodes(),
         slices: crate::cache::watched(slices_all.clone(), "endpointslice: slice"),
         endpoints: crate::cache::watched(Api::all(client.clone()), "endpointslice: endpoints"),
     });

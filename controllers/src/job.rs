@@ -616,9 +616,9 @@ struct Ctx {
 }
 
 /// Runs the controller until the future is dropped.
-pub async fn run(client: Client) {
+pub async fn run(client: Client, caches: crate::cache::Shared) {
     let pods_all: Api<Pod> = Api::all(client.clone());
-    let reader = crate::cache::watched(pods_all.clone(), "job: pod");
+    let reader = caches.pods();
     let ctx = Arc::new(Ctx {
         client: client.clone(),
         expectations: Mutex::new(Expectations::default()),

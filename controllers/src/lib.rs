@@ -21,7 +21,7 @@ pub mod replicaset;
 pub mod serviceaccount;
 pub mod statefulset;
 
-mod cache;
+pub mod cache;
 mod catalog;
 mod sync;
 

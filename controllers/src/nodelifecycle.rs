@@ -285,13 +285,13 @@ pub fn disruption_conditions(pod: &Pod, now: Timestamp) -> Option<Vec<PodConditi
 /// Runs the controller until the future is dropped; `grace` is
 /// kube-controller-manager's `--node-monitor-grace-period`
 /// ([`NODE_MONITOR_GRACE_PERIOD`] by default).
-pub async fn run(client: Client, grace: Duration) {
-    let nodes = crate::cache::watched(Api::<Node>::all(client.clone()), "nodelifecycle: node");
+pub async fn run(client: Client, caches: crate::cache::Shared, grace: Duration) {
+    let nodes = caches.nodes();
     let leases = crate::cache::watched(
         Api::<Lease>::namespaced(client.clone(), LEASE_NAMESPACE),
         "nodelifecycle: lease",
     );
-    let pods = crate::cache::watched(Api::<Pod>::all(client.clone()), "nodelifecycle: pod");
+    let pods = caches.pods();
     let _ = nodes.wait_until_ready().await;
     let _ = leases.wait_until_ready().await;
     let _ = pods.wait_until_ready().await;

@@ -52,6 +52,7 @@ pub fn start(
         client: client.clone(),
         ca_pem,
         node_monitor_grace_period: args.node_monitor_grace_period,
+        caches: mars_controllers::cache::Shared::new(client.clone()),
     };
     for controller in controllers {
         tracing::info!(controller = controller.name, "starting controller");

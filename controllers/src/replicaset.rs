@@ -398,11 +398,18 @@ async fn sync_once(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, SyncErr
     let name = rs.name_any();
     let key = format!("{ns}/{name}");
     let now = Timestamp::now();
+    // Only this ReplicaSet's pods and orphans can matter (the plan ignores
+    // pods another controller owns): filtering them out first keeps a
+    // sync's cost in proportion to its own pods, not to the namespace's.
+    let rs_uid = uid(&rs.metadata);
     let ns_pods: Vec<Arc<Pod>> = ctx
         .pods
         .state()
         .into_iter()
-        .filter(|p| p.metadata.namespace.as_deref() == Some(ns.as_str()))
+        .filter(|p| {
+            p.metadata.namespace.as_deref() == Some(ns.as_str())
+                && pods::controller_of(&p.metadata).is_none_or(|r| r.uid == rs_uid)
+        })
         .collect();
     let may_act = ctx
         .expectations

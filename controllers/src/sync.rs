@@ -1,7 +1,6 @@
 //! What every controller's sync shares: its error type, the retry after a
 //! failure, and a bound on how long one sync may take.
 
-use std::fmt::Debug;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;

@@ -25,6 +25,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, ResourceExt};
 
+use crate::claim;
 use crate::pods;
 use crate::replicaset::Expectations;
 use crate::statefulset::history;
@@ -531,9 +532,24 @@ async fn sync_once(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action, SyncErro
         .into_iter()
         .filter(|p| p.metadata.namespace.as_deref() == Some(ns.as_str()))
         .collect();
+    let adopted = if ds.metadata.deletion_timestamp.is_none() {
+        // Matching orphans (left by an orphaning delete) are taken back
+        // rather than replaced.
+        claim::adopt_orphans(
+            &Api::namespaced(ctx.client.clone(), &ns),
+            &ns_pods,
+            ds.spec.as_ref().map(|s| &s.selector),
+            |_| true,
+            &pods::controller_ref("apps/v1", "DaemonSet", &ds.metadata),
+        )
+        .await
+    } else {
+        Vec::new()
+    };
     let owned: Vec<&Pod> = ns_pods
         .iter()
         .filter(|p| pods::controller_of(&p.metadata).is_some_and(|r| r.uid == uid))
+        .chain(&adopted)
         .map(|p| p.as_ref())
         .collect();
     let nodes = ctx.nodes.state();
@@ -541,7 +557,17 @@ async fn sync_once(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action, SyncErro
 
     // Revisions.
     let rev_api: Api<ControllerRevision> = Api::namespaced(ctx.client.clone(), &ns);
-    let revs = history::owned(&rev_api, &uid).await?;
+    let claim_selector = ds
+        .spec
+        .as_ref()
+        .filter(|_| ds.metadata.deletion_timestamp.is_none())
+        .map(|s| &s.selector);
+    let revs = history::owned(
+        &rev_api,
+        &pods::controller_ref("apps/v1", "DaemonSet", &ds.metadata),
+        claim_selector,
+    )
+    .await?;
     let template = ds
         .spec
         .as_ref()

@@ -23,6 +23,7 @@ pub mod statefulset;
 
 pub mod cache;
 mod catalog;
+mod claim;
 mod sync;
 
 pub use catalog::{ALL, Context, Controller, select};

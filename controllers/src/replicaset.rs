@@ -18,6 +18,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, ResourceExt};
 
+use crate::claim;
 use crate::pods;
 use crate::sync::{self, SyncError};
 
@@ -434,14 +435,7 @@ async fn sync_once(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, SyncErr
         let Some(pod) = by_name.get(pod_name) else {
             continue;
         };
-        let mut refs = pod.metadata.owner_references.clone().unwrap_or_default();
-        refs.push(our_ref.clone());
-        let patch =
-            serde_json::json!({"metadata": {"ownerReferences": refs, "uid": pod.metadata.uid}});
-        if let Err(e) = pods_api
-            .patch(pod_name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-        {
+        if let Err(e) = claim::adopt(&pods_api, pod, &our_ref).await {
             tracing::info!(pod = %pod_name, error = %e, "replicaset: adopt failed");
         }
     }

@@ -25,6 +25,7 @@ use kube::runtime::reflector::Store;
 use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, ResourceExt};
 
+use crate::claim;
 use crate::pods;
 use crate::sync::{self, SyncError};
 
@@ -515,18 +516,48 @@ async fn sync_once(sts: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Action, SyncE
     let name = sts.name_any();
     let uid = sts.metadata.uid.clone().unwrap_or_default();
     let now = Timestamp::now();
-    let owned: Vec<Arc<Pod>> = ctx
+    let ns_pods: Vec<Arc<Pod>> = ctx
         .pods
         .state()
         .into_iter()
         .filter(|p| p.metadata.namespace.as_deref() == Some(ns.as_str()))
-        .filter(|p| pods::controller_of(&p.metadata).is_some_and(|r| r.uid == uid))
         .collect();
+    let mut owned: Vec<Arc<Pod>> = ns_pods
+        .iter()
+        .filter(|p| pods::controller_of(&p.metadata).is_some_and(|r| r.uid == uid))
+        .cloned()
+        .collect();
+    if sts.metadata.deletion_timestamp.is_none() {
+        // Orphans named like this set's pods are its own, left by an
+        // orphaning delete: take them back rather than replace them.
+        let member =
+            |p: &Pod| parent_and_ordinal(&p.name_any()).is_some_and(|(set, _)| set == name);
+        owned.extend(
+            claim::adopt_orphans(
+                &Api::namespaced(ctx.client.clone(), &ns),
+                &ns_pods,
+                sts.spec.as_ref().map(|s| &s.selector),
+                member,
+                &pods::controller_ref("apps/v1", "StatefulSet", &sts.metadata),
+            )
+            .await,
+        );
+    }
     let owned_refs: Vec<&Pod> = owned.iter().map(|p| p.as_ref()).collect();
 
     // Revisions.
     let rev_api: Api<ControllerRevision> = Api::namespaced(ctx.client.clone(), &ns);
-    let revs = history::owned(&rev_api, &uid).await?;
+    let claim_selector = sts
+        .spec
+        .as_ref()
+        .filter(|_| sts.metadata.deletion_timestamp.is_none())
+        .map(|s| &s.selector);
+    let revs = history::owned(
+        &rev_api,
+        &pods::controller_ref("apps/v1", "StatefulSet", &sts.metadata),
+        claim_selector,
+    )
+    .await?;
     let template = sts
         .spec
         .as_ref()

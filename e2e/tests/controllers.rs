@@ -312,3 +312,92 @@ spec:
             == "4"
     });
 }
+
+#[test]
+fn a_statefulset_and_a_daemonset_take_back_the_pods_an_orphaning_delete_left() {
+    let (_server, kubectl) = all_in_one();
+    let manifest = r#"
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  serviceName: db
+  replicas: 2
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: db, image: postgres:16}]}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec: {containers: [{name: agent, image: busybox}]}
+"#;
+    let ready = || {
+        kubectl
+            .run("get sts db -o jsonpath={.status.readyReplicas}")
+            .stdout
+            == "2"
+            && kubectl
+                .run("get ds agent -o jsonpath={.status.numberReady}")
+                .stdout
+                == "1"
+    };
+    let pods = || {
+        let mut uids: Vec<String> = kubectl
+            .run("get pods -l 'app in (db,agent)' -o jsonpath={.items[*].metadata.uid}")
+            .ok()
+            .stdout
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        uids.sort();
+        uids
+    };
+    kubectl.run_stdin("apply -f -", manifest).ok();
+    wait_until(Duration::from_secs(60), "db and agent ready", ready);
+    let before = pods();
+    assert_eq!(before.len(), 3);
+
+    kubectl.run("delete sts db --cascade=orphan").ok();
+    kubectl.run("delete ds agent --cascade=orphan").ok();
+    wait_until(
+        Duration::from_secs(30),
+        "the pods to lose their owners",
+        || {
+            kubectl
+            .run("get pods -l 'app in (db,agent)' -o jsonpath={.items[*].metadata.ownerReferences[*].name}")
+            .stdout
+            .trim()
+            .is_empty()
+        },
+    );
+
+    // Applied again, the owners take the same pods back.
+    kubectl.run_stdin("apply -f -", manifest).ok();
+    let owners = || {
+        let uid = |what: &str| {
+            kubectl
+                .run(&format!("get {what} -o jsonpath={{.metadata.uid}}"))
+                .stdout
+        };
+        let (sts, ds) = (uid("sts db"), uid("ds agent"));
+        let mut owners: Vec<String> = kubectl
+            .run("get pods -l 'app in (db,agent)' -o jsonpath={.items[*].metadata.ownerReferences[0].uid}")
+            .stdout
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        owners.sort();
+        let mut expected = vec![sts.clone(), sts, ds];
+        expected.sort();
+        owners == expected
+    };
+    wait_until(Duration::from_secs(30), "the pods adopted", owners);
+    wait_until(Duration::from_secs(30), "db and agent ready again", ready);
+    assert_eq!(pods(), before, "the adopted pods are the same pods");
+}

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use k8s_openapi::api::apps::v1::ControllerRevision;
 use k8s_openapi::api::core::v1::PodTemplateSpec;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
 use k8s_openapi::apimachinery::pkg::runtime::RawExtension;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, ResourceExt};
@@ -101,18 +101,42 @@ pub fn new_revision(
     }
 }
 
-/// The revisions `api` holds whose controller is the object with `uid`.
+/// The revisions `api` holds whose controller is `owner`, after adopting
+/// the orphans `selector` matches (kube's `ClaimControllerRevisions`: an
+/// owner deleted with `--cascade=orphan` and created again takes its
+/// history back, so its pods keep their revision). `selector` is `None`
+/// for an owner being deleted: it adopts nothing.
 pub async fn owned(
     api: &Api<ControllerRevision>,
-    uid: &str,
+    owner: &OwnerReference,
+    selector: Option<&LabelSelector>,
 ) -> Result<Vec<ControllerRevision>, kube::Error> {
-    Ok(api
-        .list(&ListParams::default())
-        .await?
-        .items
-        .into_iter()
-        .filter(|r| pods::controller_of(&r.metadata).is_some_and(|o| o.uid == uid))
-        .collect())
+    let mut revisions = Vec::new();
+    for rev in api.list(&ListParams::default()).await?.items {
+        match pods::controller_of(&rev.metadata) {
+            Some(o) if o.uid == owner.uid => revisions.push(rev),
+            None if pods::selector_matches(selector, rev.metadata.labels.as_ref()) => {
+                let mut refs = rev.metadata.owner_references.clone().unwrap_or_default();
+                refs.push(owner.clone());
+                let patch = serde_json::json!({"metadata": {"ownerReferences": refs, "uid": rev.metadata.uid}});
+                match api
+                    .patch(
+                        &rev.name_any(),
+                        &PatchParams::default(),
+                        &Patch::Merge(&patch),
+                    )
+                    .await
+                {
+                    Ok(adopted) => revisions.push(adopted),
+                    Err(error) => {
+                        tracing::info!(revision = %rev.name_any(), %error, "adopting an orphan revision failed");
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(revisions)
 }
 
 /// Finds or creates the revision for `template` among `revs` (the owner's

@@ -1,0 +1,120 @@
+//! Adopting orphan pods (kube's `ControllerRefManager.ClaimPods`): a
+//! workload controller takes over matching pods nobody controls, such as
+//! those left behind by `kubectl delete --cascade=orphan`, instead of
+//! creating new ones beside them.
+
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, OwnerReference};
+use kube::api::{Patch, PatchParams};
+use kube::{Api, ResourceExt};
+
+use crate::pods;
+
+/// The orphans a controller with `selector` claims: pods without a
+/// controller that match, are not being deleted, and pass `member` (a
+/// StatefulSet claims only its own ordinal names).
+pub fn orphans<'a>(
+    candidates: &'a [Arc<Pod>],
+    selector: Option<&LabelSelector>,
+    member: impl Fn(&Pod) -> bool,
+) -> Vec<&'a Arc<Pod>> {
+    candidates
+        .iter()
+        .filter(|p| {
+            pods::controller_of(&p.metadata).is_none()
+                && !pods::is_terminating(p)
+                && pods::selector_matches(selector, p.metadata.labels.as_ref())
+                && member(p)
+        })
+        .collect()
+}
+
+/// Makes `owner` the controller of `pod`, on the condition that the pod
+/// is still the one seen (its uid), as kube's adoption patch does.
+pub async fn adopt(api: &Api<Pod>, pod: &Pod, owner: &OwnerReference) -> Result<Pod, kube::Error> {
+    let mut refs = pod.metadata.owner_references.clone().unwrap_or_default();
+    refs.push(owner.clone());
+    let patch = serde_json::json!({"metadata": {"ownerReferences": refs, "uid": pod.metadata.uid}});
+    api.patch(
+        &pod.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await
+}
+
+/// Adopts every orphan of `candidates` and returns the pods now owned.
+pub async fn adopt_orphans(
+    api: &Api<Pod>,
+    candidates: &[Arc<Pod>],
+    selector: Option<&LabelSelector>,
+    member: impl Fn(&Pod) -> bool,
+    owner: &OwnerReference,
+) -> Vec<Arc<Pod>> {
+    let mut adopted = Vec::new();
+    for pod in orphans(candidates, selector, member) {
+        match adopt(api, pod, owner).await {
+            Ok(pod) => adopted.push(Arc::new(pod)),
+            Err(error) => {
+                tracing::info!(pod = %pod.name_any(), %error, "adopting an orphan pod failed");
+            }
+        }
+    }
+    adopted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+
+    fn pod(name: &str, app: &str, owner: Option<&str>, deleting: bool) -> Arc<Pod> {
+        Arc::new(Pod {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                labels: Some([("app".to_string(), app.to_string())].into()),
+                owner_references: owner.map(|uid| {
+                    vec![OwnerReference {
+                        uid: uid.into(),
+                        controller: Some(true),
+                        ..Default::default()
+                    }]
+                }),
+                deletion_timestamp: deleting.then_some(Time(jiff::Timestamp::UNIX_EPOCH)),
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn only_live_matching_unowned_members_are_claimed() {
+        let selector = LabelSelector {
+            match_labels: Some([("app".to_string(), "web".to_string())].into()),
+            ..Default::default()
+        };
+        let candidates = vec![
+            pod("web-0", "web", None, false),
+            pod("web-1", "web", Some("other"), false),
+            pod("web-2", "web", None, true),
+            pod("db-0", "db", None, false),
+            pod("stray", "web", None, false),
+        ];
+        let names = |claimed: Vec<&Arc<Pod>>| -> Vec<String> {
+            claimed.iter().map(|p| p.name_any()).collect()
+        };
+        assert_eq!(
+            names(orphans(&candidates, Some(&selector), |_| true)),
+            ["web-0", "stray"]
+        );
+        assert_eq!(
+            names(orphans(&candidates, Some(&selector), |p| p
+                .name_any()
+                .starts_with("web-"))),
+            ["web-0"]
+        );
+        assert!(orphans(&candidates, None, |_| true).is_empty());
+    }
+}

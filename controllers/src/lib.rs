@@ -25,5 +25,6 @@ pub mod cache;
 mod catalog;
 mod claim;
 mod sync;
+mod work_queue;
 
 pub use catalog::{ALL, Context, Controller, select};

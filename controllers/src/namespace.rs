@@ -5,16 +5,16 @@
 //! conditions kept up to date, and once nothing is left its `kubernetes`
 //! finalizer is removed through `namespaces/{name}/finalize`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::work_queue;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Namespace, NamespaceCondition};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, PostParams};
 use kube::core::ApiResource;
 use kube::runtime::{WatchStreamExt, watcher};
-use tokio::time::Instant;
 
 /// The finalizer this controller owns.
 pub const FINALIZER: &str = "kubernetes";
@@ -306,7 +306,7 @@ pub(crate) fn deletable(resources: &[Discovered]) -> Vec<&Discovered> {
 /// Runs the controller until the future is dropped.
 pub async fn run(client: kube::Client) {
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let watch = {
         let namespaces = namespaces.clone();
         async move {
@@ -330,51 +330,18 @@ pub async fn run(client: kube::Client) {
             }
         }
     };
-    let work = async move {
-        // name → (when due, failures so far)
-        let mut due: HashMap<String, (Instant, u32)> = HashMap::new();
-        loop {
-            let next = due.values().map(|(t, _)| *t).min();
-            let sleep = async {
-                match next {
-                    Some(t) => tokio::time::sleep_until(t).await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                name = rx.recv() => match name {
-                    Some(name) => {
-                        let entry = due.entry(name).or_insert((Instant::now(), 0));
-                        entry.0 = entry.0.min(Instant::now());
-                    }
-                    None => std::future::pending::<()>().await,
-                },
-                () = sleep => {}
-            }
-            let now = Instant::now();
-            let ready: Vec<String> = due
-                .iter()
-                .filter(|(_, (t, _))| *t <= now)
-                .map(|(n, _)| n.clone())
-                .collect();
-            for name in ready {
-                match sync(&client, &name).await {
-                    Ok(None) => {
-                        due.remove(&name);
-                    }
-                    Ok(Some(after)) => {
-                        due.insert(name, (Instant::now() + after, 0));
-                    }
-                    Err(error) => {
-                        let failures = due.get(&name).map_or(0, |d| d.1) + 1;
-                        tracing::warn!(%error, namespace = %name, "namespace deletion pass failed; retrying");
-                        let backoff = Duration::from_millis(500 * 2u64.pow(failures.min(7)));
-                        due.insert(name, (Instant::now() + backoff, failures));
-                    }
-                }
-            }
-        }
-    };
+    let work = work_queue::run(
+        rx,
+        "namespace deletion",
+        work_queue::Backoff {
+            first: Duration::from_secs(1),
+            max: Duration::from_secs(64),
+        },
+        |name| {
+            let client = client.clone();
+            async move { sync(&client, &name).await }
+        },
+    );
     tokio::join!(watch, work);
 }
 

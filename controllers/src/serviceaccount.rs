@@ -5,16 +5,16 @@
 //! rootcacertpublisher: every namespace has ConfigMap `kube-root-ca.crt`
 //! with the cluster CA under `ca.crt`, restored if edited).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::work_queue;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use tokio::sync::mpsc;
-use tokio::time::Instant;
 
 /// The ServiceAccount every namespace gets.
 pub const DEFAULT_SERVICE_ACCOUNT: &str = "default";
@@ -171,7 +171,7 @@ where
 }
 
 async fn run_inner(client: kube::Client, ca: Option<String>) {
-    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    let (tx, rx) = mpsc::unbounded_channel::<String>();
     watch_into(
         Api::<Namespace>::all(client.clone()),
         watcher::Config::default(),
@@ -190,41 +190,20 @@ async fn run_inner(client: kube::Client, ca: Option<String>) {
         );
     }
     drop(tx);
-    let mut due: HashMap<String, (Instant, u32)> = HashMap::new();
-    loop {
-        let next = due.values().map(|(t, _)| *t).min();
-        let sleep = async {
-            match next {
-                Some(t) => tokio::time::sleep_until(t).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            name = rx.recv() => match name {
-                Some(name) => {
-                    let e = due.entry(name).or_insert((Instant::now(), 0));
-                    e.0 = e.0.min(Instant::now());
-                    continue;
-                }
-                None => std::future::pending::<()>().await,
-            },
-            () = sleep => {}
-        }
-        let now = Instant::now();
-        let ready: Vec<String> = due
-            .iter()
-            .filter(|(_, (t, _))| *t <= now)
-            .map(|(n, _)| n.clone())
-            .collect();
-        for name in ready {
-            let attempts = due.remove(&name).map_or(0, |d| d.1);
-            if let Err(error) = sync(&client, &name, ca.as_deref()).await {
-                tracing::warn!(%error, namespace = %name, "serviceaccount sync failed; retrying");
-                let backoff = Duration::from_millis(200 * 2u64.pow(attempts.min(8)));
-                due.insert(name, (Instant::now() + backoff, attempts + 1));
-            }
-        }
-    }
+    let ca = ca.as_deref();
+    work_queue::run(
+        rx,
+        "serviceaccount",
+        work_queue::Backoff {
+            first: Duration::from_millis(200),
+            max: Duration::from_millis(51_200),
+        },
+        |name| {
+            let client = client.clone();
+            async move { sync(&client, &name, ca).await.map(|()| None) }
+        },
+    )
+    .await;
 }
 
 fn ignorable(error: &kube::Error) -> bool {

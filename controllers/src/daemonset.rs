@@ -532,20 +532,24 @@ async fn sync_once(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action, SyncErro
         .into_iter()
         .filter(|p| p.metadata.namespace.as_deref() == Some(ns.as_str()))
         .collect();
-    let adopted = if ds.metadata.deletion_timestamp.is_none() {
-        // Matching orphans (left by an orphaning delete) are taken back
-        // rather than replaced.
-        claim::adopt_orphans(
-            &Api::namespaced(ctx.client.clone(), &ns),
-            &ns_pods,
-            ds.spec.as_ref().map(|s| &s.selector),
-            |_| true,
-            &pods::controller_ref("apps/v1", "DaemonSet", &ds.metadata),
-        )
-        .await
-    } else {
-        Vec::new()
-    };
+    let spec = ds.spec.as_ref();
+    let owner = history::Owner::new(
+        "DaemonSet",
+        &ds.metadata,
+        spec.map(|s| &s.selector),
+        spec.map(|s| &s.template),
+        ds.status.as_ref().and_then(|s| s.collision_count),
+    );
+    // Matching orphans (left by an orphaning delete) are taken back rather
+    // than replaced.
+    let adopted = claim::adopt_orphans(
+        &Api::namespaced(ctx.client.clone(), &ns),
+        &ns_pods,
+        owner.claim_selector.as_ref(),
+        |_| true,
+        &owner.reference,
+    )
+    .await;
     let owned: Vec<&Pod> = ns_pods
         .iter()
         .filter(|p| pods::controller_of(&p.metadata).is_some_and(|r| r.uid == uid))
@@ -557,46 +561,12 @@ async fn sync_once(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action, SyncErro
 
     // Revisions.
     let rev_api: Api<ControllerRevision> = Api::namespaced(ctx.client.clone(), &ns);
-    let claim_selector = ds
-        .spec
-        .as_ref()
-        .filter(|_| ds.metadata.deletion_timestamp.is_none())
-        .map(|s| &s.selector);
-    let revs = history::owned(
-        &rev_api,
-        &pods::controller_ref("apps/v1", "DaemonSet", &ds.metadata),
-        claim_selector,
-    )
-    .await?;
-    let template = ds
-        .spec
-        .as_ref()
-        .map(|s| s.template.clone())
-        .unwrap_or_default();
-    let sel_labels = ds
-        .spec
-        .as_ref()
-        .and_then(|s| s.selector.match_labels.clone())
-        .unwrap_or_default();
-    let cc0 = ds
-        .status
-        .as_ref()
-        .and_then(|s| s.collision_count)
-        .unwrap_or(0);
+    let revs = history::owned(&rev_api, &owner).await?;
+    let cc0 = owner.collision_count;
     let (rev, cc) = if ds.metadata.deletion_timestamp.is_some() {
         (ControllerRevision::default(), cc0)
     } else {
-        history::ensure(
-            &rev_api,
-            &name,
-            pods::controller_ref("apps/v1", "DaemonSet", &ds.metadata),
-            Some(ns.clone()),
-            sel_labels,
-            &template,
-            &revs,
-            cc0,
-        )
-        .await?
+        history::ensure(&rev_api, &owner, &revs).await?
     };
     let hash = rev
         .metadata

@@ -510,6 +510,25 @@ async fn reconcile(sts: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Action, SyncE
     sync::bounded(sync_once(sts, ctx)).await
 }
 
+/// Creates the claims of `ordinal` that `existing` lacks.
+async fn create_missing_claims(
+    api: &Api<PersistentVolumeClaim>,
+    sts: &StatefulSet,
+    ordinal: i32,
+    existing: &BTreeSet<String>,
+) -> Result<(), SyncError> {
+    for c in new_claims(sts, ordinal) {
+        if !existing.contains(&c.name_any()) {
+            ignore_404(
+                api.create(&PostParams::default(), &c).await,
+                "claim create",
+                &c.name_any(),
+            )?;
+        }
+    }
+    Ok(())
+}
+
 async fn sync_once(sts: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Action, SyncError> {
     ctx.pods.wait_until_ready().await.ok();
     let ns = sts.namespace().unwrap_or_default();
@@ -527,52 +546,34 @@ async fn sync_once(sts: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Action, SyncE
         .filter(|p| pods::controller_of(&p.metadata).is_some_and(|r| r.uid == uid))
         .cloned()
         .collect();
-    if sts.metadata.deletion_timestamp.is_none() {
-        // Orphans named like this set's pods are its own, left by an
-        // orphaning delete: take them back rather than replace them.
-        let member =
-            |p: &Pod| parent_and_ordinal(&p.name_any()).is_some_and(|(set, _)| set == name);
-        owned.extend(
-            claim::adopt_orphans(
-                &Api::namespaced(ctx.client.clone(), &ns),
-                &ns_pods,
-                sts.spec.as_ref().map(|s| &s.selector),
-                member,
-                &pods::controller_ref("apps/v1", "StatefulSet", &sts.metadata),
-            )
-            .await,
-        );
-    }
+    let spec = sts.spec.as_ref();
+    let owner = history::Owner::new(
+        "StatefulSet",
+        &sts.metadata,
+        spec.map(|s| &s.selector),
+        spec.map(|s| &s.template),
+        sts.status.as_ref().and_then(|s| s.collision_count),
+    );
+    // Orphans named like this set's pods are its own, left by an orphaning
+    // delete: take them back rather than replace them.
+    let member = |p: &Pod| parent_and_ordinal(&p.name_any()).is_some_and(|(set, _)| set == name);
+    owned.extend(
+        claim::adopt_orphans(
+            &Api::namespaced(ctx.client.clone(), &ns),
+            &ns_pods,
+            owner.claim_selector.as_ref(),
+            member,
+            &owner.reference,
+        )
+        .await,
+    );
     let owned_refs: Vec<&Pod> = owned.iter().map(|p| p.as_ref()).collect();
 
     // Revisions.
     let rev_api: Api<ControllerRevision> = Api::namespaced(ctx.client.clone(), &ns);
-    let claim_selector = sts
-        .spec
-        .as_ref()
-        .filter(|_| sts.metadata.deletion_timestamp.is_none())
-        .map(|s| &s.selector);
-    let revs = history::owned(
-        &rev_api,
-        &pods::controller_ref("apps/v1", "StatefulSet", &sts.metadata),
-        claim_selector,
-    )
-    .await?;
-    let template = sts
-        .spec
-        .as_ref()
-        .map(|s| s.template.clone())
-        .unwrap_or_default();
-    let sel_labels = sts
-        .spec
-        .as_ref()
-        .and_then(|s| s.selector.match_labels.clone())
-        .unwrap_or_default();
-    let cc0 = sts
-        .status
-        .as_ref()
-        .and_then(|s| s.collision_count)
-        .unwrap_or(0);
+    let revs = history::owned(&rev_api, &owner).await?;
+    let template = &owner.template;
+    let cc0 = owner.collision_count;
     let (update_rev, cc) = if sts.metadata.deletion_timestamp.is_some() {
         let n = sts
             .status
@@ -586,17 +587,7 @@ async fn sync_once(sts: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Action, SyncE
             .unwrap_or_default();
         (r, cc0)
     } else {
-        history::ensure(
-            &rev_api,
-            &name,
-            pods::controller_ref("apps/v1", "StatefulSet", &sts.metadata),
-            Some(ns.clone()),
-            sel_labels,
-            &template,
-            &revs,
-            cc0,
-        )
-        .await?
+        history::ensure(&rev_api, &owner, &revs).await?
     };
     let update_name = update_rev.name_any();
     let current_name = sts
@@ -641,19 +632,11 @@ async fn sync_once(sts: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Action, SyncE
         match step {
             Step::CreatePod { ordinal, revision } => {
                 let tmpl = if *revision == update_name {
-                    &template
+                    template
                 } else {
                     &current_template
                 };
-                for c in new_claims(&sts, *ordinal) {
-                    if !claims.contains(&c.name_any()) {
-                        ignore_404(
-                            pvc_api.create(&PostParams::default(), &c).await,
-                            "claim create",
-                            &c.name_any(),
-                        )?;
-                    }
-                }
+                create_missing_claims(&pvc_api, &sts, *ordinal, &claims).await?;
                 let pod = new_pod(&sts, tmpl, *ordinal, revision);
                 tracing::debug!(statefulset = %name, pod = %pod.name_any(), "creating pod");
                 ignore_404(
@@ -663,15 +646,7 @@ async fn sync_once(sts: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Action, SyncE
                 )?;
             }
             Step::CreateClaims { ordinal } => {
-                for c in new_claims(&sts, *ordinal) {
-                    if !claims.contains(&c.name_any()) {
-                        ignore_404(
-                            pvc_api.create(&PostParams::default(), &c).await,
-                            "claim create",
-                            &c.name_any(),
-                        )?;
-                    }
-                }
+                create_missing_claims(&pvc_api, &sts, *ordinal, &claims).await?;
             }
             Step::DeletePod(p) => {
                 tracing::debug!(statefulset = %name, pod = %p, "deleting pod");

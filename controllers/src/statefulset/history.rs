@@ -17,6 +17,42 @@ use crate::pods;
 /// The label holding a revision's hash.
 pub const HASH_LABEL: &str = "controller.kubernetes.io/hash";
 
+/// The StatefulSet or DaemonSet whose template history is kept.
+#[derive(Debug, Clone)]
+pub struct Owner {
+    /// Its controller reference, as revisions (and adopted pods) carry it.
+    pub reference: OwnerReference,
+    pub namespace: Option<String>,
+    /// The selector orphan revisions are claimed by; `None` while the
+    /// owner is being deleted (it claims nothing then).
+    pub claim_selector: Option<LabelSelector>,
+    /// The template the newest revision must hold.
+    pub template: PodTemplateSpec,
+    /// `status.collisionCount`.
+    pub collision_count: i32,
+}
+
+impl Owner {
+    /// The history owner of kind `kind` (`StatefulSet`, `DaemonSet`).
+    pub fn new(
+        kind: &str,
+        meta: &ObjectMeta,
+        selector: Option<&LabelSelector>,
+        template: Option<&PodTemplateSpec>,
+        collision_count: Option<i32>,
+    ) -> Self {
+        Self {
+            reference: pods::controller_ref("apps/v1", kind, meta),
+            namespace: meta.namespace.clone(),
+            claim_selector: selector
+                .filter(|_| meta.deletion_timestamp.is_none())
+                .cloned(),
+            template: template.cloned().unwrap_or_default(),
+            collision_count: collision_count.unwrap_or(0),
+        }
+    }
+}
+
 /// The revision data of a template (kube's `getPatch`).
 pub fn data(template: &PodTemplateSpec) -> serde_json::Value {
     let mut t = serde_json::to_value(template).unwrap_or_default();
@@ -102,15 +138,16 @@ pub fn new_revision(
 }
 
 /// The revisions `api` holds whose controller is `owner`, after adopting
-/// the orphans `selector` matches (kube's `ClaimControllerRevisions`: an
-/// owner deleted with `--cascade=orphan` and created again takes its
-/// history back, so its pods keep their revision). `selector` is `None`
-/// for an owner being deleted: it adopts nothing.
+/// the orphans its claim selector matches (kube's
+/// `ClaimControllerRevisions`: an owner deleted with `--cascade=orphan`
+/// and created again takes its history back, so its pods keep their
+/// revision).
 pub async fn owned(
     api: &Api<ControllerRevision>,
-    owner: &OwnerReference,
-    selector: Option<&LabelSelector>,
+    owner: &Owner,
 ) -> Result<Vec<ControllerRevision>, kube::Error> {
+    let selector = owner.claim_selector.as_ref();
+    let owner = &owner.reference;
     let mut revisions = Vec::new();
     for rev in api.list(&ListParams::default()).await?.items {
         match pods::controller_of(&rev.metadata) {
@@ -139,22 +176,23 @@ pub async fn owned(
     Ok(revisions)
 }
 
-/// Finds or creates the revision for `template` among `revs` (the owner's
-/// revisions), bumping an equal older revision to the newest number (a
-/// rollback) as kube does, and handling hash collisions by raising
-/// `collision_count`. Returns the revision and the collision count.
-#[allow(clippy::too_many_arguments)]
+/// Finds or creates the revision for the owner's template among `revs`
+/// (its revisions), bumping an equal older revision to the newest number
+/// (a rollback) as kube does, and handling hash collisions by raising the
+/// collision count. Returns the revision and the collision count.
 pub async fn ensure(
     api: &Api<ControllerRevision>,
-    owner_name: &str,
-    owner_ref: OwnerReference,
-    namespace: Option<String>,
-    labels: BTreeMap<String, String>,
-    template: &PodTemplateSpec,
+    owner: &Owner,
     revs: &[ControllerRevision],
-    collision_count: i32,
 ) -> Result<(ControllerRevision, i32), kube::Error> {
-    let d = data(template);
+    let owner_ref = &owner.reference;
+    let collision_count = owner.collision_count;
+    let labels = owner
+        .claim_selector
+        .as_ref()
+        .and_then(|s| s.match_labels.clone())
+        .unwrap_or_default();
+    let d = data(&owner.template);
     let next = next_number(revs);
     let mut equals: Vec<&ControllerRevision> = revs.iter().filter(|r| equal(r, &d)).collect();
     equals.sort_by_key(|r| r.revision);
@@ -176,9 +214,9 @@ pub async fn ensure(
     for _ in 0..10 {
         let h = hash(&d, Some(cc));
         let rev = new_revision(
-            owner_name,
+            &owner_ref.name,
             owner_ref.clone(),
-            namespace.clone(),
+            owner.namespace.clone(),
             labels.clone(),
             d.clone(),
             &h,

@@ -19,7 +19,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, PostParams};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{Controller, watcher};
@@ -643,22 +643,11 @@ async fn sync_once(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action, SyncErro
         history::delete(&rev_api, &history::to_truncate(&revs, &live, limit)).await;
     }
 
-    if !pods::same_status(ds.status.as_ref(), &plan.status)
-        && ds.metadata.deletion_timestamp.is_none()
-    {
+    if ds.metadata.deletion_timestamp.is_none() {
         let api: Api<DaemonSet> = Api::namespaced(ctx.client.clone(), &ns);
-        let patch = pods::status_patch(ds.status.as_ref(), &plan.status);
-        match api
-            .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-        {
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 404 => {
-                if let Ok(mut e) = ctx.expectations.lock() {
-                    e.forget(&key);
-                }
-            }
-            Err(e) => return Err(e.into()),
+        let exists = sync::write_status(&api, &name, ds.status.as_ref(), &plan.status).await?;
+        if !exists && let Ok(mut e) = ctx.expectations.lock() {
+            e.forget(&key);
         }
     }
     let min_ready = ds

@@ -986,7 +986,7 @@ async fn sync_once(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, SyncErro
             && pods::controller_of(&p.metadata).is_some_and(|r| old_uids.contains(&r.uid))
             && !matches!(pods::phase(p), "Succeeded" | "Failed")
     });
-    let mut plan = plan(&d, &owned, old_pods_running, now);
+    let plan = plan(&d, &owned, old_pods_running, now);
     tracing::debug!(
         deployment = %format!("{ns}/{name}"),
         seen = ?owned.iter().map(|rs| (rs.name_any(), rs_replicas(rs), rs_available(rs))).collect::<Vec<_>>(),
@@ -1053,18 +1053,10 @@ async fn sync_once(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, SyncErro
             .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
             .await?;
     }
-    if !pods::same_status(d.status.as_ref(), &plan.status) {
-        // Keep the observed generation of the object we planned with.
-        plan.status.observed_generation = d.metadata.generation;
-        let patch = pods::status_patch(d.status.as_ref(), &plan.status);
-        match d_api
-            .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-        {
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(Action::await_change()),
-            Err(e) => return Err(e.into()),
-        }
+    // The plan's status carries the observed generation of the object it
+    // was planned with (`rollout_status`).
+    if !sync::write_status(&d_api, &name, d.status.as_ref(), &plan.status).await? {
+        return Ok(Action::await_change());
     }
     // While a rollout is under way, look again soon: the trigger of a sync
     // (a ReplicaSet event) can arrive before the caches it reads have caught

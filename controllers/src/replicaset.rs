@@ -513,20 +513,11 @@ async fn sync_once(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, SyncErr
     if may_act {
         set_failure(&mut status, failure, now);
     }
-    if !pods::same_status(rs.status.as_ref(), &status) && rs.metadata.deletion_timestamp.is_none() {
+    if rs.metadata.deletion_timestamp.is_none() {
         let rs_api: Api<ReplicaSet> = Api::namespaced(ctx.client.clone(), &ns);
-        let patch = pods::status_patch(rs.status.as_ref(), &status);
-        match rs_api
-            .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-        {
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 404 => {
-                if let Ok(mut e) = ctx.expectations.lock() {
-                    e.forget(&key);
-                }
-            }
-            Err(e) => return Err(e.into()),
+        let exists = sync::write_status(&rs_api, &name, rs.status.as_ref(), &status).await?;
+        if !exists && let Ok(mut e) = ctx.expectations.lock() {
+            e.forget(&key);
         }
     }
     if !may_act {

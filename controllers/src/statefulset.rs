@@ -19,7 +19,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, ListParams, PostParams};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::Store;
 use kube::runtime::{Controller, watcher};
@@ -684,19 +684,9 @@ async fn sync_once(sts: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Action, SyncE
     }
     history::delete(&rev_api, &history::to_truncate(&all_revs, &live, limit)).await;
 
-    if !pods::same_status(sts.status.as_ref(), &plan.status)
-        && sts.metadata.deletion_timestamp.is_none()
-    {
+    if sts.metadata.deletion_timestamp.is_none() {
         let api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), &ns);
-        let patch = pods::status_patch(sts.status.as_ref(), &plan.status);
-        match api
-            .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-        {
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 404 => {}
-            Err(e) => return Err(e.into()),
-        }
+        sync::write_status(&api, &name, sts.status.as_ref(), &plan.status).await?;
     }
     let min_ready = sts
         .spec

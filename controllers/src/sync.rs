@@ -1,12 +1,14 @@
 //! What every controller's sync shares: its error type, the retry after a
 //! failure, and a bound on how long one sync may take.
 
+use std::fmt::Debug;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kube::ResourceExt;
+use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
+use kube::{Api, ResourceExt};
 
 /// A sync that has not finished by then fails and is retried: a request
 /// that never answers must not stall its object (kube-runtime runs one
@@ -43,4 +45,31 @@ where
         "sync failed"
     );
     Action::requeue(RETRY_AFTER)
+}
+
+/// Writes `wanted` as the status of object `name` unless `current` already
+/// says the same (a merge patch that also clears the fields `current` has
+/// and `wanted` lacks). `Ok(false)` when the object is gone.
+pub async fn write_status<K, S>(
+    api: &Api<K>,
+    name: &str,
+    current: Option<&S>,
+    wanted: &S,
+) -> Result<bool, kube::Error>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + Debug,
+    S: serde::Serialize,
+{
+    if crate::pods::same_status(current, wanted) {
+        return Ok(true);
+    }
+    let patch = crate::pods::status_patch(current, wanted);
+    match api
+        .patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+        Err(e) => Err(e),
+    }
 }

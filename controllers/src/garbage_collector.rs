@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
 use kube::core::{ApiResource, PartialObjectMeta};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -549,37 +549,40 @@ impl Collector {
         node: &Node,
         owners: &[String],
     ) -> Result<(), kube::Error> {
-        let Some(api) = self.api(node.resource, node.namespace.as_deref()) else {
-            return Ok(());
-        };
-        let Some(live) = api.get_metadata_opt(&node.name).await? else {
-            return Ok(());
-        };
-        if live.metadata.uid.as_deref() != Some(uid) {
-            return Ok(());
-        }
-        let refs: Vec<OwnerReference> = live
-            .metadata
-            .owner_references
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|o| !owners.contains(&o.uid))
-            .collect();
-        let patch = serde_json::json!({"metadata": {
-            "ownerReferences": refs,
-            "resourceVersion": live.metadata.resource_version,
-        }});
-        match api
-            .patch(&node.name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if matches!(api_code(&e), Some(404)) => Ok(()),
-            Err(e) => Err(e),
-        }
+        self.patch_live_metadata(uid, node, |meta| {
+            let refs: Vec<&OwnerReference> = meta
+                .owner_references
+                .iter()
+                .flatten()
+                .filter(|o| !owners.contains(&o.uid))
+                .collect();
+            serde_json::json!({"ownerReferences": refs})
+        })
+        .await
     }
 
     async fn remove_finalizer(&self, uid: &str, node: &Node, f: &str) -> Result<(), kube::Error> {
+        self.patch_live_metadata(uid, node, |meta| {
+            let finalizers: Vec<&String> = meta
+                .finalizers
+                .iter()
+                .flatten()
+                .filter(|x| *x != f)
+                .collect();
+            serde_json::json!({"finalizers": finalizers})
+        })
+        .await
+    }
+
+    /// Merges `change(live metadata)` into the metadata of the object `node`
+    /// names, if it is still the one with `uid`, on the condition that it
+    /// has not changed since read (its resourceVersion). Gone is done.
+    async fn patch_live_metadata(
+        &self,
+        uid: &str,
+        node: &Node,
+        change: impl FnOnce(&ObjectMeta) -> serde_json::Value,
+    ) -> Result<(), kube::Error> {
         let Some(api) = self.api(node.resource, node.namespace.as_deref()) else {
             return Ok(());
         };
@@ -589,17 +592,9 @@ impl Collector {
         if live.metadata.uid.as_deref() != Some(uid) {
             return Ok(());
         }
-        let finalizers: Vec<String> = live
-            .metadata
-            .finalizers
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|x| x != f)
-            .collect();
-        let patch = serde_json::json!({"metadata": {
-            "finalizers": finalizers,
-            "resourceVersion": live.metadata.resource_version,
-        }});
+        let mut metadata = change(&live.metadata);
+        metadata["resourceVersion"] = serde_json::json!(live.metadata.resource_version);
+        let patch = serde_json::json!({ "metadata": metadata });
         match api
             .patch(&node.name, &PatchParams::default(), &Patch::Merge(&patch))
             .await

@@ -284,12 +284,7 @@ pub async fn run(client: Client) {
                 .map(|r| ObjectRef::new(&r.name).within(&ns))
         })
         .run(reconcile, sync::retry, ctx)
-        .for_each(|r| {
-            if let Err(e) = r {
-                tracing::debug!(error = %e, "cronjob reconcile");
-            }
-            std::future::ready(())
-        })
+        .for_each(sync::log_failure("cronjob"))
         .await;
 }
 

@@ -505,12 +505,7 @@ pub async fn run(client: Client, caches: crate::cache::Shared) {
                 .collect::<Vec<_>>()
         })
         .run(reconcile, sync::retry, ctx)
-        .for_each(|r| {
-            if let Err(e) = r {
-                tracing::debug!(error = %e, "daemonset reconcile");
-            }
-            std::future::ready(())
-        })
+        .for_each(sync::log_failure("daemonset"))
         .await;
 }
 

@@ -910,12 +910,7 @@ pub async fn run(client: Client, caches: crate::cache::Shared) {
     )
     .owns(Api::<ReplicaSet>::all(client), watcher::Config::default())
     .run(reconcile, sync::retry, ctx)
-    .for_each(|r| {
-        if let Err(e) = r {
-            tracing::debug!(error = %e, "deployment reconcile");
-        }
-        std::future::ready(())
-    })
+    .for_each(sync::log_failure("deployment"))
     .await;
 }
 

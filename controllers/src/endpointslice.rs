@@ -511,12 +511,7 @@ pub async fn run(client: Client, caches: crate::cache::Shared) {
             },
         )
         .run(reconcile, sync::retry, ctx)
-        .for_each(|r| {
-            if let Err(e) = r {
-                tracing::debug!(error = %e, "endpointslice reconcile");
-            }
-            std::future::ready(())
-        })
+        .for_each(sync::log_failure("endpointslice"))
         .await;
 }
 

@@ -635,12 +635,7 @@ pub async fn run(client: Client, caches: crate::cache::Shared) {
                 .map(|r| ObjectRef::new(&r.name).within(&ns))
         })
         .run(reconcile, sync::retry, ctx)
-        .for_each(|r| {
-            if let Err(e) = r {
-                tracing::debug!(error = %e, "job reconcile");
-            }
-            std::future::ready(())
-        })
+        .for_each(sync::log_failure("job"))
         .await;
 }
 

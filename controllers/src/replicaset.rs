@@ -358,12 +358,7 @@ pub async fn run(client: Client, caches: crate::cache::Shared) {
             pod_to_replicasets(&rs_store, &pod)
         })
         .run(reconcile, sync::retry, ctx)
-        .for_each(|r| {
-            if let Err(e) = r {
-                tracing::debug!(error = %e, "replicaset reconcile");
-            }
-            std::future::ready(())
-        })
+        .for_each(sync::log_failure("replicaset"))
         .await;
 }
 

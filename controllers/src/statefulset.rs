@@ -486,12 +486,7 @@ pub async fn run(client: Client, caches: crate::cache::Shared) {
     Controller::new(api, watcher::Config::default())
         .owns(pods_all, watcher::Config::default())
         .run(reconcile, sync::retry, ctx)
-        .for_each(|r| {
-            if let Err(e) = r {
-                tracing::debug!(error = %e, "statefulset reconcile");
-            }
-            std::future::ready(())
-        })
+        .for_each(sync::log_failure("statefulset"))
         .await;
 }
 

@@ -73,3 +73,16 @@ where
         Err(e) => Err(e),
     }
 }
+
+/// What a controller does with each result of its run stream: failures are
+/// logged at debug level, the error policy has already warned about them.
+pub fn log_failure<T, E: std::fmt::Display>(
+    who: &'static str,
+) -> impl FnMut(Result<T, E>) -> std::future::Ready<()> {
+    move |result| {
+        if let Err(error) = result {
+            tracing::debug!(%error, "{who} reconcile");
+        }
+        std::future::ready(())
+    }
+}

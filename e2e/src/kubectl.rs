@@ -98,6 +98,15 @@ impl Kubectl {
         self.run_with_stdin(line, None)
     }
 
+    /// How many objects `kubectl get <what> -o name` lists (it must succeed).
+    pub fn count(&self, what: &str) -> usize {
+        self.run(&format!("get {what} -o name"))
+            .ok()
+            .stdout
+            .lines()
+            .count()
+    }
+
     /// Runs `kubectl <line>` feeding `stdin` (for `-f -`).
     pub fn run_stdin(&self, line: &str, stdin: &str) -> Run {
         self.run_with_stdin(line, Some(stdin))

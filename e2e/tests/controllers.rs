@@ -17,15 +17,6 @@ fn all_in_one() -> (MarsServer, Kubectl) {
     (server, kubectl)
 }
 
-fn count(kubectl: &Kubectl, what: &str) -> usize {
-    kubectl
-        .run(&format!("get {what} -o name"))
-        .ok()
-        .stdout
-        .lines()
-        .count()
-}
-
 /// A Deployment `name` of `replicas` rolled out.
 fn rolled_out(kubectl: &Kubectl, name: &str, replicas: usize) {
     kubectl
@@ -50,14 +41,13 @@ fn wait_for_rollout(kubectl: &Kubectl, name: &str, replicas: usize) {
                 .ok()
                 .stdout;
             ready == replicas.to_string()
-                && count(
-                    kubectl,
-                    &format!("pods -l app={name} --field-selector=status.phase=Running"),
-                ) == replicas
+                && kubectl.count(&format!(
+                    "pods -l app={name} --field-selector=status.phase=Running"
+                )) == replicas
         },
     );
-    assert_eq!(count(kubectl, &format!("rs -l app={name}")), 1);
-    assert_eq!(count(kubectl, &format!("pods -l app={name}")), replicas);
+    assert_eq!(kubectl.count(&format!("rs -l app={name}")), 1);
+    assert_eq!(kubectl.count(&format!("pods -l app={name}")), replicas);
 }
 
 #[test]
@@ -95,12 +85,12 @@ fn foreground_deletion_removes_the_replicasets_and_pods_first() {
         !kubectl.run("get deployment fg -o name").success()
     });
     assert_eq!(
-        count(&kubectl, "rs -l app=fg"),
+        kubectl.count("rs -l app=fg"),
         0,
         "ReplicaSets outlived their owner"
     );
     assert_eq!(
-        count(&kubectl, "pods -l app=fg"),
+        kubectl.count("pods -l app=fg"),
         0,
         "pods outlived their owner"
     );
@@ -142,10 +132,7 @@ fn orphan_deletion_keeps_the_replicasets_and_pods_without_owner() {
         );
     }
     assert_eq!(
-        count(
-            &kubectl,
-            "pods -l app=orphans --field-selector=status.phase=Running"
-        ),
+        kubectl.count("pods -l app=orphans --field-selector=status.phase=Running"),
         2
     );
     let pod_owners = kubectl
@@ -164,7 +151,7 @@ fn orphan_deletion_keeps_the_replicasets_and_pods_without_owner() {
         Duration::from_secs(30),
         "the orphaned ReplicaSet to replace its pods",
         || {
-            count(&kubectl, "pods -l app=orphans --field-selector=status.phase=Running") == 2
+            kubectl.count("pods -l app=orphans --field-selector=status.phase=Running") == 2
             && kubectl
                 .run("get pods -l app=orphans -o jsonpath={.items[*].metadata.deletionTimestamp}")
                 .ok()
@@ -188,7 +175,7 @@ fn background_deletion_removes_the_deployment_then_its_dependents() {
     wait_until(
         Duration::from_secs(45),
         "the ReplicaSet and pods to go",
-        || count(&kubectl, "rs -l app=bg") == 0 && count(&kubectl, "pods -l app=bg") == 0,
+        || kubectl.count("rs -l app=bg") == 0 && kubectl.count("pods -l app=bg") == 0,
     );
 }
 

@@ -17,15 +17,6 @@ fn examples(dir: &str) -> String {
     path.canonicalize().unwrap().display().to_string()
 }
 
-fn count(kubectl: &Kubectl, what: &str) -> usize {
-    kubectl
-        .run(&format!("get {what} -o name"))
-        .ok()
-        .stdout
-        .lines()
-        .count()
-}
-
 /// Requests a Case transition the way the fleet README shows it.
 fn transition(kubectl: &Kubectl, phase: &str, reason: &str) -> mars_e2e::kubectl::Run {
     let patch = format!(r#"{{"status":{{"phase":"{phase}","reason":"{reason}"}}}}"#);
@@ -47,10 +38,10 @@ fn the_fleet_applies_and_its_case_walks_the_state_machine() {
     let kubectl = &cluster.kubectl;
     kubectl.run(&format!("apply -f {}", examples("fleet"))).ok();
 
-    assert!(count(kubectl, "sites") >= 12);
-    assert!(count(kubectl, "links") >= 20);
-    assert!(count(kubectl, "devices") >= 30);
-    assert!(count(kubectl, "workloads -A") >= 5);
+    assert!(kubectl.count("sites") >= 12);
+    assert!(kubectl.count("links") >= 20);
+    assert!(kubectl.count("devices") >= 30);
+    assert!(kubectl.count("workloads -A") >= 5);
     let links = kubectl.run("get links").ok();
     let header: Vec<&str> = links
         .stdout

@@ -26,9 +26,9 @@ use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, ResourceExt};
 
 use crate::claim;
+use crate::history;
 use crate::pods;
 use crate::replicaset::Expectations;
-use crate::statefulset::history;
 use crate::sync::{self, SyncError};
 
 /// The label holding the revision hash a pod was made from.

@@ -13,6 +13,7 @@ pub mod daemonset;
 pub mod deployment;
 pub mod endpointslice;
 pub mod garbage_collector;
+pub mod history;
 pub mod job;
 pub mod namespace;
 pub mod nodelifecycle;

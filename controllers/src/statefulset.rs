@@ -5,8 +5,6 @@
 //! maxUnavailable) or OnDelete, and the status `kubectl rollout status`
 //! reads.
 
-pub mod history;
-
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +24,7 @@ use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, ResourceExt};
 
 use crate::claim;
+use crate::history;
 use crate::pods;
 use crate::sync::{self, SyncError};
 

@@ -968,19 +968,23 @@ async fn sync_once(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, SyncErro
         }
     }
     let now = Timestamp::now();
-    // Which ReplicaSet is new is decided by the plan; for Recreate we need
+    // Which ReplicaSet is new is decided by the plan; only Recreate needs
     // to know whether pods of any other owned ReplicaSet still exist.
     let template = without_hash(d.spec.as_ref().map(|s| &s.template));
-    let old_uids: Vec<String> = owned
-        .iter()
-        .filter(|rs| without_hash(rs.spec.as_ref().and_then(|s| s.template.as_ref())) != template)
-        .filter_map(|rs| rs.metadata.uid.clone())
-        .collect();
-    let old_pods_running = ctx.pods.state().iter().any(|p| {
-        p.metadata.namespace.as_deref() == Some(ns.as_str())
-            && pods::controller_of(&p.metadata).is_some_and(|r| old_uids.contains(&r.uid))
-            && !matches!(pods::phase(p), "Succeeded" | "Failed")
-    });
+    let old_pods_running = is_recreate(&d) && {
+        let old_uids: Vec<String> = owned
+            .iter()
+            .filter(|rs| {
+                without_hash(rs.spec.as_ref().and_then(|s| s.template.as_ref())) != template
+            })
+            .filter_map(|rs| rs.metadata.uid.clone())
+            .collect();
+        ctx.pods.state().iter().any(|p| {
+            p.metadata.namespace.as_deref() == Some(ns.as_str())
+                && pods::controller_of(&p.metadata).is_some_and(|r| old_uids.contains(&r.uid))
+                && !matches!(pods::phase(p), "Succeeded" | "Failed")
+        })
+    };
     let plan = plan(&d, &owned, old_pods_running, now);
     tracing::debug!(
         deployment = %format!("{ns}/{name}"),

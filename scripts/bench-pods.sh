@@ -15,28 +15,4 @@
 # drive another cluster run the binary directly:
 #   target/release/mars bench pods --kubeconfig ~/.kube/config [--server-pid PID]
 # BENCH_DIR picks where the data directory goes (default: $TMPDIR or /tmp).
-set -euo pipefail
-
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$repo"
-
-log() { printf '[bench-pods] %s\n' "$*" >&2; }
-
-log "building mars (release)"
-cargo build --release -p mars
-target_dir=$(cargo metadata --format-version 1 --no-deps 2>/dev/null \
-    | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-built="${target_dir:-$repo/target}/release/mars"
-
-base="${BENCH_DIR:-${TMPDIR:-/tmp}}"
-mkdir -p "$base"
-work=$(mktemp -d "$base/bench-pods.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-# A private copy: another build into the shared target directory must not
-# swap the binary under a running benchmark.
-mars_bin="$work/mars"
-cp "$built" "$mars_bin"
-sync
-
-echo "+ mars bench pods --spawn-mars $mars_bin --spawn-dir $work $*"
-"$mars_bin" bench pods --spawn-mars "$mars_bin" --spawn-dir "$work" "$@"
+exec bash "$(dirname "${BASH_SOURCE[0]}")/bench-spawned.sh" pods "$@"

@@ -650,10 +650,7 @@ async fn sync_once(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action, SyncErro
         .as_ref()
         .and_then(|s| s.min_ready_seconds)
         .unwrap_or(0);
-    let wait = owned
-        .iter()
-        .filter_map(|p| pods::seconds_until_available(p, min_ready, now))
-        .min();
+    let wait = pods::soonest_available(owned.iter().copied(), min_ready, now);
     // The pod store is a separate watch from the one that triggered this
     // sync and may lag it: poll while the set has not settled.
     let st = &plan.status;

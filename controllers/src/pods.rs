@@ -108,15 +108,23 @@ pub fn is_available(pod: &Pod, min_ready_seconds: i32, now: Timestamp) -> bool {
     }
 }
 
-/// Seconds until a ready pod becomes available, if it is ready but not yet
-/// available.
-pub fn seconds_until_available(pod: &Pod, min_ready_seconds: i32, now: Timestamp) -> Option<i64> {
+/// Seconds until the first of `pods` that is ready but not yet available
+/// (minReadySeconds) becomes available: when a controller looks again.
+pub fn soonest_available<'a>(
+    pods: impl IntoIterator<Item = &'a Pod>,
+    min_ready_seconds: i32,
+    now: Timestamp,
+) -> Option<i64> {
     if min_ready_seconds <= 0 {
         return None;
     }
-    let since = ready_since(pod)??;
-    let left = since.as_second() + i64::from(min_ready_seconds) - now.as_second();
-    (left > 0).then_some(left)
+    pods.into_iter()
+        .filter_map(|pod| {
+            let since = ready_since(pod)??;
+            let left = since.as_second() + i64::from(min_ready_seconds) - now.as_second();
+            (left > 0).then_some(left)
+        })
+        .min()
 }
 
 /// FNV-32a.

@@ -81,10 +81,7 @@ pub fn plan(rs: &ReplicaSet, pods: &[Arc<Pod>], may_act: bool, now: Timestamp) -
         .collect();
     out.status = status(rs, &active, now);
     let min_ready = spec.and_then(|s| s.min_ready_seconds).unwrap_or(0);
-    out.requeue_after = active
-        .iter()
-        .filter_map(|p| pods::seconds_until_available(p, min_ready, now))
-        .min();
+    out.requeue_after = pods::soonest_available(active.iter().copied(), min_ready, now);
     if deleting || !may_act {
         return out;
     }

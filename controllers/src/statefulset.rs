@@ -687,10 +687,7 @@ async fn sync_once(sts: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Action, SyncE
         .as_ref()
         .and_then(|s| s.min_ready_seconds)
         .unwrap_or(0);
-    let wait = owned_refs
-        .iter()
-        .filter_map(|p| pods::seconds_until_available(p, min_ready, now))
-        .min();
+    let wait = pods::soonest_available(owned_refs.iter().copied(), min_ready, now);
     // The pod store is a separate watch from the one that triggered this
     // sync and may lag it: poll while the set has not settled.
     let st = &plan.status;

@@ -364,6 +364,10 @@ spec:
         },
     );
 
+    // The controllers read pods from their own cache, which may trail what
+    // kubectl just saw; a DaemonSet that still sees the old owner on its
+    // pod would start a new one beside it. Let the cache catch up.
+    std::thread::sleep(Duration::from_secs(2));
     // Applied again, the owners take the same pods back.
     kubectl.run_stdin("apply -f -", manifest).ok();
     let owners = || {

@@ -9,7 +9,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // watchers and responses.
     config.bytes(["."]);
     tonic_prost_build::configure()
-        .build_client(false)
+        // Clients are used for the Raft service (peers call each other);
+        // the etcd ones are generated too and simply unused.
+        .build_client(true)
         .generate_default_stubs(true)
         .compile_with_config(
             config,

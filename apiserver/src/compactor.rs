@@ -51,7 +51,9 @@ mod tests {
     #[tokio::test]
     async fn compacts_to_the_revision_seen_one_pass_earlier() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Embedded::open(EmbeddedConfig::new(dir.path().join("data"))).unwrap();
+        let store = Embedded::open(EmbeddedConfig::new(dir.path().join("data")))
+            .await
+            .unwrap();
         store
             .create(b"/a", Bytes::from_static(b"1"), 0)
             .await

@@ -29,7 +29,7 @@ macro_rules! conformance {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
                     let dir = tempfile::tempdir().unwrap();
-                    let store = mars_store::Embedded::open(mars_store::EmbeddedConfig::new(dir.path())).unwrap();
+                    let store = mars_store::Embedded::open(mars_store::EmbeddedConfig::new(dir.path())).await.unwrap();
                     super::$case(&super::Native(store.clone())).await;
                     store.close().await;
                 }

@@ -747,7 +747,7 @@ async fn raw_watch_with_bookmarks_and_resume() {
     assert_eq!(events[1].2, w1m.resource_version().unwrap());
     assert!(rvs[2] > rvs[1], "DELETED carries the deletion's revision");
     for b in &bookmarks {
-        assert!(b.parse::<u64>().unwrap() >= start.parse().unwrap());
+        assert!(b.parse::<u64>().unwrap() >= start.parse::<u64>().unwrap());
     }
 
     // Idle, with a 1 s bookmark interval: a bookmark at or past the delete.

@@ -39,9 +39,11 @@ struct Backend {
 }
 
 impl Backend {
-    fn embedded() -> Self {
+    async fn embedded() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store = Embedded::open(EmbeddedConfig::new(dir.path())).unwrap();
+        let store = Embedded::open(EmbeddedConfig::new(dir.path()))
+            .await
+            .unwrap();
         Self {
             store: Arc::new(store.clone()),
             embedded: Some(store),
@@ -100,7 +102,7 @@ macro_rules! store_suite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    let backend = super::Backend::embedded();
+                    let backend = super::Backend::embedded().await;
                     super::$case(backend.store.clone()).await;
                     backend.finish().await;
                 }

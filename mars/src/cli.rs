@@ -23,7 +23,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the control plane: the store and its etcd v3 API.
-    Server(ServerArgs),
+    Server(Box<ServerArgs>),
     /// Measure things and print the figures.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -33,6 +33,8 @@ pub enum Command {
     /// Run a node agent against a Mars (or any Kubernetes) API server; for
     /// now simulated nodes only (`--simulate N`).
     Agent(AgentArgs),
+    /// Inspect or change the members of a replicated Mars cluster.
+    Cluster(crate::cluster::ClusterArgs),
 }
 
 /// What runs beside the API server in `mars server`.
@@ -129,7 +131,82 @@ pub struct ServerArgs {
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub watch_bookmark_interval: Duration,
     #[command(flatten)]
+    pub raft: RaftArgs,
+    #[command(flatten)]
     pub components: ComponentArgs,
+}
+
+/// Replication: with none of these, the store is a cluster of one.
+#[derive(Debug, Clone, Args)]
+pub struct RaftArgs {
+    /// This member's id in the cluster (a positive integer, unique in it).
+    #[arg(long, requires = "raft_listen")]
+    pub node_id: Option<u64>,
+    /// Address peers reach this member's Raft service on.
+    #[arg(long, requires = "node_id")]
+    pub raft_listen: Option<String>,
+    /// Address to give peers when it differs from --raft-listen (e.g. when
+    /// listening on 0.0.0.0).
+    #[arg(long)]
+    pub raft_advertise: Option<String>,
+    /// The members that form a new cluster: `1=host:port,2=host:port,...`,
+    /// this member included. Leave out to join a running cluster (after
+    /// `mars cluster add` on it).
+    #[arg(long, value_delimiter = ',', value_parser = parse_peer, requires = "node_id")]
+    pub peers: Vec<(u64, String)>,
+    /// Raft timing defaults: `lan` (heartbeat 50ms, election 150–300ms)
+    /// or `wan` (voters in different cities: 400ms, 2–4s).
+    #[arg(long, default_value = "lan", value_parser = parse_timings)]
+    pub raft_timings: mars_store::raft::Timings,
+    /// Overrides the heartbeat interval of --raft-timings.
+    #[arg(long, value_parser = parse_duration)]
+    pub heartbeat_interval: Option<Duration>,
+    /// Overrides the (minimum) election timeout of --raft-timings; the
+    /// maximum is twice it.
+    #[arg(long, value_parser = parse_duration)]
+    pub election_timeout: Option<Duration>,
+    /// Entries between snapshots (etcd's --snapshot-count).
+    #[arg(long, default_value_t = 20_000)]
+    pub snapshot_count: u64,
+}
+
+impl RaftArgs {
+    /// The timings after overrides.
+    pub fn timings(&self) -> mars_store::raft::Timings {
+        let mut timings = self.raft_timings;
+        if let Some(heartbeat) = self.heartbeat_interval {
+            timings.heartbeat = heartbeat;
+        }
+        if let Some(election) = self.election_timeout {
+            timings.election_min = election;
+            timings.election_max = election * 2;
+        }
+        timings
+    }
+}
+
+/// `3=10.0.0.3:2380`
+fn parse_peer(text: &str) -> Result<(u64, String), String> {
+    let (id, addr) = text
+        .split_once('=')
+        .ok_or_else(|| format!("invalid peer {text:?}: use ID=HOST:PORT, e.g. 1=10.0.0.1:2380"))?;
+    let id: u64 = id
+        .parse()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| format!("invalid peer {text:?}: the id must be a positive integer"))?;
+    if !addr.contains(':') {
+        return Err(format!("invalid peer {text:?}: the address needs a port"));
+    }
+    Ok((id, addr.to_string()))
+}
+
+fn parse_timings(text: &str) -> Result<mars_store::raft::Timings, String> {
+    match text {
+        "lan" => Ok(mars_store::raft::Timings::LAN),
+        "wan" => Ok(mars_store::raft::Timings::WAN),
+        _ => Err(format!("unknown timings {text:?}: use lan or wan")),
+    }
 }
 
 /// `10000` keeps that many revisions; `30s`, `5m`, `1h` keep that much time.
@@ -183,11 +260,12 @@ pub fn init_logging() {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => server::run(cli.server).await,
-        Some(Command::Server(args)) => server::run(args).await,
+        Some(Command::Server(args)) => server::run(*args).await,
         Some(Command::Bench(BenchCommand::Store(args))) => bench::store(args).await,
         Some(Command::Bench(BenchCommand::Api(args))) => bench_api::api(args).await,
         Some(Command::Bench(BenchCommand::Pods(args))) => bench_pods::pods(args).await,
         Some(Command::Agent(args)) => crate::agent::run(args).await,
+        Some(Command::Cluster(args)) => crate::cluster::run(args).await,
         Some(Command::Crds) => {
             use std::io::Write;
             match std::io::stdout()
@@ -222,6 +300,17 @@ mod tests {
         );
         for bad in ["0", "0s", "abc", ""] {
             assert!(parse_retention(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn peers_parse_as_id_equals_address() {
+        assert_eq!(
+            parse_peer("2=10.0.0.2:2380"),
+            Ok((2, "10.0.0.2:2380".to_string()))
+        );
+        for bad in ["10.0.0.2:2380", "0=a:1", "x=a:1", "2=host"] {
+            assert!(parse_peer(bad).is_err(), "{bad:?}");
         }
     }
 }

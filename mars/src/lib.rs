@@ -6,5 +6,6 @@ pub mod bench;
 pub mod bench_api;
 pub mod bench_pods;
 pub mod cli;
+pub mod cluster;
 pub mod components;
 pub mod server;

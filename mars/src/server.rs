@@ -1,6 +1,7 @@
 //! `mars server`: opens the embedded store and serves it until SIGTERM or
 //! Ctrl-C, then drains writes in flight and closes the log.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -8,7 +9,7 @@ use mars_apiserver::registry::RegistryConfig;
 use mars_apiserver::{ApiServer, ApiServerConfig};
 use mars_store::grpc::{EtcdService, GrpcConfig};
 use mars_store::validate::Limits;
-use mars_store::{Embedded, EmbeddedConfig};
+use mars_store::{ClusterConfig, Embedded, EmbeddedConfig};
 use tokio::net::TcpListener;
 
 use crate::cli::ServerArgs;
@@ -20,6 +21,7 @@ const DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
 /// A started server: its store and the addresses it listens on.
 pub struct Running {
     pub store: Embedded,
+    raft_stop: tokio::sync::oneshot::Sender<()>,
     pub etcd_addr: std::net::SocketAddr,
     /// The Kubernetes API, unless `--no-api`.
     pub api: Option<ApiServer>,
@@ -47,6 +49,7 @@ impl Running {
             }
         };
         self.store.close().await;
+        let _ = self.raft_stop.send(());
         served
     }
 }
@@ -65,7 +68,41 @@ pub async fn start(args: &ServerArgs) -> anyhow::Result<Running> {
         max_txn_ops: args.max_txn_ops,
     };
     config.auto_compaction = args.auto_compaction_retention;
-    let store = Embedded::open(config)?;
+    config.timings = args.raft.timings();
+    config.snapshot_after_entries = args.raft.snapshot_count;
+    let raft = match (&args.raft.node_id, &args.raft.raft_listen) {
+        (Some(id), Some(listen)) => {
+            let (listener, local) = mars_store::raft::grpc::bind(listen)
+                .await
+                .with_context(|| format!("cannot listen on --raft-listen {listen}"))?;
+            let initial: BTreeMap<u64, String> = args.raft.peers.iter().cloned().collect();
+            if !initial.is_empty() && !initial.contains_key(id) {
+                anyhow::bail!("--peers must include this member (--node-id {id})");
+            }
+            config.cluster = Some(ClusterConfig {
+                id: *id,
+                initial_members: initial,
+                transport: mars_store::raft::grpc::GrpcTransport::new(),
+            });
+            tracing::info!(member = id, raft = %local, "replicated store: serving Raft");
+            Some(listener)
+        }
+        _ => None,
+    };
+    let store = Embedded::open(config).await?;
+    let (raft_stop, raft_stopped) = tokio::sync::oneshot::channel::<()>();
+    if let Some(listener) = raft {
+        let handler = store.handler();
+        tokio::spawn(async move {
+            let stopped = async {
+                let _ = raft_stopped.await;
+            };
+            if let Err(e) = mars_store::raft::grpc::serve(listener, handler, stopped).await {
+                tracing::error!(error = %e, "the Raft service failed");
+            }
+        });
+        wait_for_quorum(&store).await;
+    }
 
     let service = EtcdService::new(
         store.clone(),
@@ -114,12 +151,25 @@ pub async fn start(args: &ServerArgs) -> anyhow::Result<Running> {
     };
     Ok(Running {
         store,
+        raft_stop,
         etcd_addr,
         api,
         serve,
         stop,
         components,
     })
+}
+
+/// Waits until this member can serve linearizable reads (a leader exists
+/// and it has caught up), so the API server starts on current data.
+async fn wait_for_quorum(store: &Embedded) {
+    let mut waited = 0u32;
+    while let Err(e) = store.linearize().await {
+        waited += 1;
+        if waited.is_power_of_two() {
+            tracing::info!(error = %e, "waiting for the cluster to elect a leader");
+        }
+    }
 }
 
 /// Runs until SIGTERM or Ctrl-C.

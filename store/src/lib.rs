@@ -3,9 +3,10 @@
 //!
 //! - [`mvcc`]: the pure engine (revisions, ranges, transactions, leases,
 //!   compaction, history for watches); no IO, no clock.
-//! - [`wal`]: the write-ahead log and snapshots that make it durable.
-//! - [`embedded`]: the backend `mars server` runs by default: engine + log +
-//!   group commit + lease expiry + watch fan-out.
+//! - [`raft`]: replication with openraft — the durable Raft log, the engine
+//!   as its state machine, snapshots, and the messages between members.
+//! - [`embedded`]: the backend `mars server` runs by default: engine + Raft
+//!   (a cluster of one, or several members) + lease expiry + watch fan-out.
 //! - [`grpc`]: etcd's v3 gRPC API over the embedded backend, so `etcdctl`
 //!   and any etcd client work against Mars.
 //! - [`Store`]: the narrow interface the API server uses, implemented here
@@ -18,12 +19,12 @@ pub mod error;
 pub mod grpc;
 pub mod mvcc;
 pub mod pb;
+pub mod raft;
 pub mod store;
 pub mod validate;
-pub mod wal;
 pub mod watch;
 
-pub use embedded::{Embedded, EmbeddedConfig};
+pub use embedded::{ClusterConfig, Embedded, EmbeddedConfig};
 pub use error::StoreError;
 pub use store::{ListPage, ListRequest, Store, WatchStream, prefix_end};
 pub use watch::{WatchMessage, WatchSpec};

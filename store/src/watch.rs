@@ -149,6 +149,33 @@ impl WatchHub {
         });
     }
 
+    /// Brings every watcher up to `state` after the state jumped forward
+    /// from `after` without publishing (a Raft snapshot was installed):
+    /// each gets the events it missed from the retained history. A watcher
+    /// whose missed events were compacted away is dropped, its feed ends.
+    pub fn catch_up(&mut self, state: &crate::mvcc::Mvcc, after: i64) {
+        let revision = state.revision();
+        self.watchers.retain(|id, w| {
+            let from = w.from.max(after + 1);
+            let range = KeyRange::new(&w.spec.key, &w.spec.range_end);
+            let missed = match state.history_since(range, from) {
+                Ok(events) => events,
+                Err(e) => {
+                    tracing::warn!(watcher = id, error = %e, "a watcher cannot catch up after a snapshot; dropping it");
+                    return false;
+                }
+            };
+            batches(w.select(&missed)).into_iter().all(|events| {
+                w.tx.send(WatchMessage {
+                    tag: w.tag,
+                    revision,
+                    events,
+                })
+                .is_ok()
+            })
+        });
+    }
+
     /// Sends a progress notification (no events) at `revision` to the given
     /// watchers; every event up to `revision` was already queued before it.
     pub fn notify_progress(&self, ids: &[u64], revision: i64) {

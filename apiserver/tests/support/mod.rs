@@ -45,7 +45,9 @@ impl Reply {
 impl Harness {
     pub async fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store = Embedded::open(EmbeddedConfig::new(dir.path().join("data"))).unwrap();
+        let store = Embedded::open(EmbeddedConfig::new(dir.path().join("data")))
+            .await
+            .unwrap();
         let harness = Self {
             api: Self::api(&store).await,
             store,

@@ -46,7 +46,8 @@ pub(super) fn spawn(store: &Embedded, policy: AutoCompaction) {
                     target
                 }
             };
-            if target > store.compact_revision() {
+            // Every member samples; the leader compacts for all.
+            if target > store.compact_revision() && store.member.is_leader() {
                 match store.compact(target).await {
                     Ok(_) => tracing::info!(revision = target, "auto-compacted"),
                     Err(e) => {

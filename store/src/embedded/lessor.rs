@@ -74,16 +74,30 @@ impl Lessor {
     }
 }
 
-/// Revokes expired leases (deleting their keys) until the store closes.
+/// Revokes expired leases (deleting their keys) while this member leads,
+/// until the store closes.
 pub(super) fn spawn_expiry(store: &Embedded) {
     let weak = store.downgrade();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(TICK);
+        let mut leading = false;
         loop {
             tick.tick().await;
             let Some(store) = weak.upgrade() else { break };
             if store.is_closed() {
                 break;
+            }
+            // Only the leader expires leases. A member that becomes leader
+            // gives every lease its full TTL again, as etcd's new leader
+            // does: keep-alives may have gone to the old one.
+            let leader = store.member.is_leader();
+            if leader && !leading {
+                let state = store.core.state.read();
+                store.core.lessor.lock().refresh_all(state.leases());
+            }
+            leading = leader;
+            if !leader {
+                continue;
             }
             let expired = store.core.lessor.lock().take_expired();
             for id in expired {

@@ -1,44 +1,46 @@
-//! The embedded backend: the MVCC engine made durable by the write-ahead
-//! log, on one machine, with no other service.
+//! The embedded backend: the MVCC engine replicated by Raft, on one machine
+//! (a cluster of one) or on several.
 //!
-//! Writes go to one writer thread as proposals. It takes every proposal that
-//! is waiting, appends them to the log with a single `fdatasync` (group
-//! commit), applies them to the engine in order, publishes their events, and
-//! only then answers the callers: nothing is acknowledged, or visible to a
-//! reader, before it is on disk. Reads take the engine's read lock directly.
+//! Writes are proposed to Raft ([`crate::raft::Member`]): the leader appends
+//! them to its log with group commit, replicates them to a quorum, and
+//! applies them to the engine in order, publishing their events, before
+//! the caller is answered; nothing is acknowledged before a quorum has it on
+//! disk. A write sent to a follower is forwarded to the leader. Reads take
+//! the engine's read lock; [`Embedded::linearize`] first makes sure this
+//! member has applied every write acknowledged anywhere.
 
 mod compaction;
 mod lessor;
 mod store_impl;
-mod writer;
 
+use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
-use tokio::sync::{mpsc, oneshot};
 
 pub use compaction::AutoCompaction;
 use lessor::Lessor;
-use writer::{Proposal, Writer};
 
 use crate::StoreError;
 use crate::mvcc::{KeyRange, Mvcc, Response};
 use crate::pb::etcdserverpb::request_op::Request;
 use crate::pb::etcdserverpb::{
     CompactionRequest, DeleteRangeRequest, DeleteRangeResponse, LeaseGrantRequest,
-    LeaseGrantResponse, LeaseRevokeRequest, LeaseTimeToLiveResponse, Member, PutRequest,
-    PutResponse, RangeRequest, RangeResponse, RequestOp, ResponseHeader, StatusResponse,
-    TxnRequest, TxnResponse,
+    LeaseGrantResponse, LeaseRevokeRequest, LeaseTimeToLiveResponse, PutRequest, PutResponse,
+    RangeRequest, RangeResponse, RequestOp, ResponseHeader, StatusResponse, TxnRequest,
+    TxnResponse,
 };
 use crate::pb::marspb::{Command, command::Op};
+use crate::raft::log_store::LogOpenError;
+use crate::raft::state_machine::{self, SnapshotError};
+use crate::raft::transport::{Handler, Rpc, RpcReply, Transport, Unanswered};
+use crate::raft::{Member, MemberConfig, NodeId, StartError, Timings};
 use crate::validate::{self, Limits};
-use crate::wal::{Wal, WalError};
 use crate::watch::{WatchHub, WatchSender, WatchSpec};
 
 /// The etcd API version the embedded store reports and emulates.
@@ -54,8 +56,33 @@ pub struct EmbeddedConfig {
     /// Client URLs reported in `member list`.
     pub client_urls: Vec<String>,
     pub auto_compaction: Option<AutoCompaction>,
-    /// Take a snapshot (and drop covered log segments) after this many log bytes.
-    pub snapshot_after_bytes: u64,
+    /// Take a snapshot (and drop covered log entries) after this many entries.
+    pub snapshot_after_entries: u64,
+    pub timings: Timings,
+    /// How long a write or a linearizable read may wait for a leader.
+    pub request_timeout: Duration,
+    /// Membership in a replicated cluster; `None` is a cluster of one.
+    pub cluster: Option<ClusterConfig>,
+}
+
+/// How this member takes part in a cluster.
+#[derive(Clone)]
+pub struct ClusterConfig {
+    pub id: NodeId,
+    /// The members (id → Raft address) to form a new cluster with; empty
+    /// to wait until a running cluster adds this member.
+    pub initial_members: BTreeMap<NodeId, String>,
+    /// How this member reaches the others.
+    pub transport: Arc<dyn Transport>,
+}
+
+impl std::fmt::Debug for ClusterConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterConfig")
+            .field("id", &self.id)
+            .field("initial_members", &self.initial_members)
+            .finish_non_exhaustive()
+    }
 }
 
 impl EmbeddedConfig {
@@ -66,7 +93,10 @@ impl EmbeddedConfig {
             name: "mars".into(),
             client_urls: Vec::new(),
             auto_compaction: None,
-            snapshot_after_bytes: 64 * 1024 * 1024,
+            snapshot_after_entries: 20_000,
+            timings: Timings::LAN,
+            request_timeout: Duration::from_secs(7),
+            cluster: None,
         }
     }
 }
@@ -84,10 +114,27 @@ pub enum OpenError {
     Lock { path: PathBuf, source: io::Error },
     #[error("cannot read the store's identity in {path}: {reason}")]
     Identity { path: PathBuf, reason: String },
+    #[error(
+        "{path} holds a store in the pre-Raft format of an older Mars; export its objects with that version, or start with an empty --data-dir"
+    )]
+    OldFormat { path: PathBuf },
+    #[error("cannot recover the Raft log: {0}")]
+    Log(#[from] LogOpenError),
     #[error("cannot recover the store: {0}")]
-    Recover(#[from] WalError),
-    #[error("cannot start the writer thread: {0}")]
-    Thread(io::Error),
+    Snapshot(#[from] SnapshotError),
+    #[error(transparent)]
+    Raft(StartError),
+    #[error("cannot form the cluster: {0}")]
+    Bootstrap(StoreError),
+}
+
+impl From<StartError> for OpenError {
+    fn from(error: StartError) -> Self {
+        match error {
+            StartError::Log(e) => OpenError::Log(e),
+            other => OpenError::Raft(other),
+        }
+    }
 }
 
 /// State shared by the handle, the writer thread and background tasks.
@@ -96,18 +143,22 @@ pub(crate) struct Core {
     pub(crate) hub: Mutex<WatchHub>,
     pub(crate) lessor: Mutex<Lessor>,
     pub(crate) applied_index: AtomicU64,
-    pub(crate) disk_bytes: AtomicU64,
+    /// The Raft term of the last applied entry.
+    pub(crate) term: AtomicU64,
+    /// Signalled when a compaction is applied: a snapshot then returns the
+    /// log's space at once instead of after `snapshot_after_entries`.
+    pub(crate) compacted: tokio::sync::Notify,
     pub(crate) member_id: u64,
     pub(crate) cluster_id: u64,
 }
 
 impl Core {
-    fn header(&self, revision: i64) -> ResponseHeader {
+    pub(crate) fn header(&self, revision: i64) -> ResponseHeader {
         ResponseHeader {
             cluster_id: self.cluster_id,
             member_id: self.member_id,
             revision,
-            raft_term: 1,
+            raft_term: self.term.load(Ordering::Relaxed),
         }
     }
 }
@@ -116,14 +167,14 @@ impl Core {
 #[derive(Clone)]
 pub struct Embedded {
     core: Arc<Core>,
-    proposals: mpsc::Sender<Proposal>,
+    member: Arc<Member>,
     config: Arc<EmbeddedConfig>,
     lifecycle: Arc<Lifecycle>,
 }
 
 struct WeakEmbedded {
     core: Weak<Core>,
-    proposals: mpsc::WeakSender<Proposal>,
+    member: Weak<Member>,
     config: Arc<EmbeddedConfig>,
     lifecycle: Weak<Lifecycle>,
 }
@@ -132,7 +183,7 @@ impl WeakEmbedded {
     fn upgrade(&self) -> Option<Embedded> {
         Some(Embedded {
             core: self.core.upgrade()?,
-            proposals: self.proposals.upgrade()?,
+            member: self.member.upgrade()?,
             config: self.config.clone(),
             lifecycle: self.lifecycle.upgrade()?,
         })
@@ -142,75 +193,111 @@ impl WeakEmbedded {
 /// Tracks shutdown; the data-dir lock is released when the last handle goes.
 struct Lifecycle {
     closed: AtomicBool,
-    writer: Mutex<Option<JoinHandle<()>>>,
     _lock: File,
 }
 
+/// The transport of a cluster of one: there is nobody to call.
+struct Alone;
+
+#[async_trait::async_trait]
+impl Transport for Alone {
+    async fn call(&self, to: NodeId, addr: &str, _rpc: Rpc) -> Result<RpcReply, Unanswered> {
+        Err(Unanswered {
+            to,
+            addr: addr.to_string(),
+            reason: "this store is a cluster of one".into(),
+            sent: false,
+        })
+    }
+}
+
 impl Embedded {
-    /// Opens the store in `config.data_dir`, replaying its log. Must be called
-    /// inside a Tokio runtime (lease expiry and auto-compaction run as tasks).
-    pub fn open(config: EmbeddedConfig) -> Result<Self, OpenError> {
+    /// Opens the store in `config.data_dir`: loads its snapshot, starts its
+    /// Raft member (which re-applies the committed log after the snapshot)
+    /// and, for a cluster of one or a new cluster, forms the cluster. A
+    /// cluster of one is ready for linearizable reads when this returns.
+    pub async fn open(config: EmbeddedConfig) -> Result<Self, OpenError> {
         let dir = config.data_dir.clone();
         fs::create_dir_all(&dir).map_err(|source| OpenError::CreateDir {
             path: dir.clone(),
             source,
         })?;
         let lock = lock_data_dir(&dir)?;
-        let (member_id, cluster_id) = identity(&dir)?;
-
-        let (wal, recovered) = Wal::open(&dir)?;
-        let mut applied_index = 0;
-        let mut state = match recovered.snapshot {
-            Some(snapshot) => {
-                applied_index = snapshot.applied_index;
-                Mvcc::from_snapshot(snapshot)
-            }
-            None => Mvcc::new(),
-        };
-        let replayed = recovered.commands.len();
-        for (index, command) in &recovered.commands {
-            let _ = state.apply(command);
-            applied_index = *index;
+        let raft_dir = dir.join("raft");
+        if dir.join("wal").exists() && !raft_dir.exists() {
+            return Err(OpenError::OldFormat { path: dir });
         }
-        tracing::info!(
-            data_dir = %dir.display(),
-            revision = state.revision(),
-            replayed,
-            "embedded store recovered"
-        );
+        fs::create_dir_all(&raft_dir).map_err(|source| OpenError::CreateDir {
+            path: raft_dir.clone(),
+            source,
+        })?;
+        let (identity_id, cluster_id) = identity(&dir)?;
+        let member_id = config.cluster.as_ref().map_or(identity_id, |c| c.id);
 
+        let (state, meta) = match state_machine::load_snapshot(&raft_dir)? {
+            Some(loaded) => (loaded.state, Some(loaded.meta)),
+            None => (Mvcc::new(), None),
+        };
         let mut lessor = Lessor::default();
         lessor.refresh_all(state.leases());
         let core = Arc::new(Core {
             state: RwLock::new(state),
             hub: Mutex::new(WatchHub::default()),
             lessor: Mutex::new(lessor),
-            applied_index: AtomicU64::new(applied_index),
-            disk_bytes: AtomicU64::new(wal.disk_bytes()),
+            applied_index: AtomicU64::new(
+                meta.as_ref()
+                    .and_then(|m| m.last_log_id)
+                    .map_or(0, |l| l.index),
+            ),
+            term: AtomicU64::new(1),
+            compacted: tokio::sync::Notify::new(),
             member_id,
             cluster_id,
         });
 
-        let (tx, rx) = mpsc::channel(16 * 1024);
-        let writer = Writer::new(
+        let member_config = MemberConfig {
+            id: member_id,
+            timings: config.timings,
+            snapshot_after_entries: config.snapshot_after_entries,
+            request_timeout: config.request_timeout,
+        };
+        let (transport, initial): (Arc<dyn Transport>, _) = match &config.cluster {
+            Some(cluster) => (cluster.transport.clone(), cluster.initial_members.clone()),
+            None => (
+                Arc::new(Alone),
+                BTreeMap::from([(member_id, "local".to_string())]),
+            ),
+        };
+        let member = Member::start(
+            &member_config,
+            &raft_dir,
             core.clone(),
-            wal,
-            dir.clone(),
-            rx,
-            config.snapshot_after_bytes,
+            meta.as_ref(),
+            transport,
+        )
+        .await?;
+        if !initial.is_empty() {
+            member
+                .bootstrap(initial)
+                .await
+                .map_err(OpenError::Bootstrap)?;
+        }
+        if config.cluster.is_none() {
+            member.linearize().await.map_err(OpenError::Bootstrap)?;
+        }
+        tracing::info!(
+            data_dir = %dir.display(),
+            member = member_id,
+            revision = core.state.read().revision(),
+            "embedded store open"
         );
-        let handle = std::thread::Builder::new()
-            .name("mars-store-writer".into())
-            .spawn(move || writer.run())
-            .map_err(OpenError::Thread)?;
 
         let store = Embedded {
             core,
-            proposals: tx,
+            member,
             config: Arc::new(config),
             lifecycle: Arc::new(Lifecycle {
                 closed: AtomicBool::new(false),
-                writer: Mutex::new(Some(handle)),
                 _lock: lock,
             }),
         };
@@ -221,24 +308,36 @@ impl Embedded {
         Ok(store)
     }
 
+    /// This member's Raft side, for its peers' RPCs and cluster changes.
+    pub fn member(&self) -> &Arc<Member> {
+        &self.member
+    }
+
+    /// The handler for RPCs that peers send this member.
+    pub fn handler(&self) -> Arc<dyn Handler> {
+        self.member.clone()
+    }
+
     /// A handle for background tasks that does not keep the store open.
     fn downgrade(&self) -> WeakEmbedded {
         WeakEmbedded {
             core: Arc::downgrade(&self.core),
-            proposals: self.proposals.downgrade(),
+            member: Arc::downgrade(&self.member),
             config: self.config.clone(),
             lifecycle: Arc::downgrade(&self.lifecycle),
         }
     }
 
-    /// Stops accepting writes, finishes those in flight and closes the log.
+    /// Stops accepting writes and stops this member's Raft.
     pub async fn close(&self) {
         self.lifecycle.closed.store(true, Ordering::SeqCst);
-        let _ = self.proposals.send(Proposal::shutdown()).await;
-        let handle = self.lifecycle.writer.lock().take();
-        if let Some(handle) = handle {
-            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
-        }
+        self.member.shutdown().await;
+    }
+
+    /// Returns once this member has applied every write acknowledged before
+    /// the call, so that a read that follows is linearizable.
+    pub async fn linearize(&self) -> Result<(), StoreError> {
+        self.member.linearize().await
     }
 
     pub fn is_closed(&self) -> bool {
@@ -266,15 +365,7 @@ impl Embedded {
         if self.is_closed() {
             return Err(StoreError::Unavailable("the store is shutting down".into()));
         }
-        let (done, result) = oneshot::channel();
-        let proposal = Proposal::new(Command { op: Some(op) }, done);
-        self.proposals
-            .send(proposal)
-            .await
-            .map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))?;
-        result
-            .await
-            .map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))?
+        self.member.propose(Command { op: Some(op) }).await
     }
 
     /// etcd `Range`.
@@ -310,11 +401,12 @@ impl Embedded {
     }
 
     /// etcd `Txn`. A transaction that cannot write is answered from memory
-    /// without touching the log.
+    /// (after a read index) without touching the log.
     pub async fn txn(&self, request: TxnRequest) -> Result<TxnResponse, StoreError> {
         self.config.limits.check_size(&request)?;
         validate::check_txn(&request, &self.config.limits)?;
         let response = if is_read_only(&request) {
+            self.linearize().await?;
             let mut state = self.core.state.write();
             let applied = state.apply(&Command {
                 op: Some(Op::Txn(request)),
@@ -462,35 +554,74 @@ impl Embedded {
         self.core.hub.lock().notify_progress(ids, state.revision());
     }
 
-    /// This member, as `member list` shows it.
-    pub fn member(&self) -> Member {
-        Member {
-            id: self.core.member_id,
-            name: self.config.name.clone(),
-            peer_ur_ls: Vec::new(),
-            client_ur_ls: self.config.client_urls.clone(),
-            is_learner: false,
-        }
+    /// The cluster's members, as `member list` shows them. Client URLs are
+    /// known for this member only.
+    pub fn members(&self) -> Vec<crate::pb::etcdserverpb::Member> {
+        let metrics = self.member.metrics();
+        let membership = metrics.membership_config.membership();
+        membership
+            .nodes()
+            .map(|(&id, node)| crate::pb::etcdserverpb::Member {
+                id,
+                name: if id == self.core.member_id {
+                    self.config.name.clone()
+                } else {
+                    format!("member-{id:x}")
+                },
+                peer_ur_ls: match &self.config.cluster {
+                    Some(_) => vec![node.addr.clone()],
+                    None => Vec::new(),
+                },
+                client_ur_ls: if id == self.core.member_id {
+                    self.config.client_urls.clone()
+                } else {
+                    Vec::new()
+                },
+                is_learner: !membership.voter_ids().any(|v| v == id),
+            })
+            .collect()
     }
 
-    /// etcd `Status`: a single member that is its own leader.
+    /// etcd `Status`, from this member's Raft view.
     pub fn status(&self) -> StatusResponse {
         let revision = self.revision();
-        let index = self.core.applied_index.load(Ordering::SeqCst);
-        let size = self.core.disk_bytes.load(Ordering::SeqCst) as i64;
+        let metrics = self.member.metrics();
+        let size = disk_bytes(&self.config.data_dir.join("raft")) as i64;
+        let is_learner = !metrics
+            .membership_config
+            .membership()
+            .voter_ids()
+            .any(|v| v == self.core.member_id);
         StatusResponse {
             header: Some(self.core.header(revision)),
             version: ETCD_VERSION.into(),
             db_size: size,
-            leader: self.core.member_id,
-            raft_index: index,
-            raft_term: 1,
-            raft_applied_index: index,
+            leader: metrics.current_leader.unwrap_or(0),
+            raft_index: metrics.last_log_index.unwrap_or(0),
+            raft_term: metrics.current_term,
+            raft_applied_index: metrics.last_applied.map_or(0, |l| l.index),
             errors: Vec::new(),
             db_size_in_use: size,
-            is_learner: false,
+            is_learner,
         }
     }
+}
+
+/// Bytes the store occupies on disk under `dir` (etcd's "db size").
+fn disk_bytes(dir: &Path) -> u64 {
+    fn walk(dir: &Path) -> u64 {
+        fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| match entry.metadata() {
+                Ok(m) if m.is_dir() => walk(&entry.path()),
+                Ok(m) => m.len(),
+                Err(_) => 0,
+            })
+            .sum()
+    }
+    walk(dir)
 }
 
 fn unexpected(response: Response) -> StoreError {

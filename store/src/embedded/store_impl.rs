@@ -57,6 +57,7 @@ fn revision_of(response: &TxnResponse) -> i64 {
 #[async_trait]
 impl Store for Embedded {
     async fn get(&self, key: &[u8]) -> Result<Option<KeyValue>, StoreError> {
+        self.linearize().await?;
         let response = self.range(&RangeRequest {
             key: Bytes::copy_from_slice(key),
             ..RangeRequest::default()
@@ -65,6 +66,9 @@ impl Store for Embedded {
     }
 
     async fn list(&self, request: &ListRequest) -> Result<ListPage, StoreError> {
+        if request.revision == 0 {
+            self.linearize().await?;
+        }
         let response = self.range(&RangeRequest {
             key: request.key.clone(),
             range_end: request.range_end.clone(),

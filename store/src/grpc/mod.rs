@@ -129,6 +129,9 @@ type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 impl Kv for EtcdService {
     #[tracing::instrument(level = "debug", name = "etcd", skip_all, fields(rpc = "range"))]
     async fn range(&self, request: Request<RangeRequest>) -> Reply<RangeResponse> {
+        if !request.get_ref().serializable {
+            self.store.linearize().await.map_err(status_of)?;
+        }
         self.store
             .range(request.get_ref())
             .map(Response::new)
@@ -480,7 +483,7 @@ impl Cluster for EtcdService {
         // Membership is not versioned by the keyspace: etcd sends no revision.
         Ok(Response::new(MemberListResponse {
             header: Some(self.store.header(0)),
-            members: vec![self.store.member()],
+            members: self.store.members(),
         }))
     }
 }

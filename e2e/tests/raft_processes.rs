@@ -1,0 +1,282 @@
+//! A three-member Mars cluster of real `mars server` processes on loopback.
+//! Many clients write continuously, spread over the members, and record
+//! every acknowledged write; a member (the leader, then a follower) is
+//! killed with SIGKILL and later restarted on its data directory. Writes
+//! must resume on the survivors, the restarted member must catch up, and at
+//! the end every acknowledged write must be on every member, with the
+//! revision it was acknowledged with.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use etcd_client::{Client, ConnectOptions, GetOptions};
+use mars_e2e::{MarsServer, free_port};
+
+const WRITERS: usize = 24;
+const OP_TIMEOUT: Duration = Duration::from_secs(10);
+const PREFIX: &str = "/raft/";
+
+struct Members {
+    servers: BTreeMap<u64, MarsServer>,
+}
+
+impl Members {
+    fn start() -> anyhow::Result<Self> {
+        let raft_ports: BTreeMap<u64, u16> = (1..=3)
+            .map(|id| Ok((id, free_port()?)))
+            .collect::<anyhow::Result<_>>()?;
+        let peers = raft_ports
+            .iter()
+            .map(|(id, port)| format!("{id}=127.0.0.1:{port}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut servers = BTreeMap::new();
+        for (id, port) in &raft_ports {
+            let flags = [
+                format!("--node-id={id}"),
+                format!("--raft-listen=127.0.0.1:{port}"),
+                format!("--peers={peers}"),
+                format!("--name=member-{id}"),
+            ];
+            let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+            servers.insert(*id, MarsServer::store_only_with(&flags)?);
+        }
+        Ok(Self { servers })
+    }
+
+    fn urls(&self) -> Vec<String> {
+        self.servers.values().map(MarsServer::url).collect()
+    }
+}
+
+async fn connect(url: &str) -> anyhow::Result<Client> {
+    let options = ConnectOptions::new()
+        .with_connect_timeout(Duration::from_secs(1))
+        .with_timeout(OP_TIMEOUT);
+    Ok(Client::connect([url], Some(options)).await?)
+}
+
+/// The leader as `url`'s member reports it, once one is elected.
+async fn leader(url: &str) -> anyhow::Result<u64> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(mut client) = connect(url).await
+            && let Ok(status) = client.status().await
+            && status.leader() != 0
+        {
+            return Ok(status.leader());
+        }
+        if Instant::now() > deadline {
+            bail!("{url} reports no leader after 20 s");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Writes acknowledged so far: key → (value, revision).
+type Acked = Arc<Mutex<BTreeMap<String, (String, i64)>>>;
+
+/// Writers that keep putting fresh keys through every member, moving to the
+/// next member when one fails, until told to stop.
+struct Load {
+    acked: Acked,
+    stop: Arc<AtomicBool>,
+    /// When each acknowledged write was answered.
+    times: Arc<Mutex<Vec<Instant>>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Load {
+    fn start(urls: Vec<String>) -> Self {
+        let acked: Acked = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let times: Arc<Mutex<Vec<Instant>>> = Arc::default();
+        let tasks = (0..WRITERS)
+            .map(|writer| {
+                let (urls, acked, stop, times) =
+                    (urls.clone(), acked.clone(), stop.clone(), times.clone());
+                tokio::spawn(async move {
+                    let mut member = writer % urls.len();
+                    let mut client = None;
+                    let mut n = 0u64;
+                    while !stop.load(Ordering::SeqCst) {
+                        if client.is_none() {
+                            client = connect(&urls[member]).await.ok();
+                        }
+                        let Some(c) = client.as_mut() else {
+                            member = (member + 1) % urls.len();
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                            continue;
+                        };
+                        let key = format!("{PREFIX}w{writer:02}/{n:06}");
+                        let value = format!("{writer}-{n}");
+                        n += 1;
+                        match c.put(key.clone(), value.clone(), None).await {
+                            Ok(response) => {
+                                let revision = response.header().map_or(0, |h| h.revision());
+                                acked.lock().unwrap().insert(key, (value, revision));
+                                times.lock().unwrap().push(Instant::now());
+                            }
+                            Err(_) => {
+                                // Unknown outcome; try another member.
+                                client = None;
+                                member = (member + 1) % urls.len();
+                                tokio::time::sleep(Duration::from_millis(20)).await;
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        Self {
+            acked,
+            stop,
+            times,
+            tasks,
+        }
+    }
+
+    fn acked_count(&self) -> usize {
+        self.acked.lock().unwrap().len()
+    }
+
+    /// The first acknowledgement after `since`.
+    fn first_ack_after(&self, since: Instant) -> Option<Duration> {
+        self.times
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|t| **t > since)
+            .min()
+            .map(|t| t.duration_since(since))
+    }
+
+    async fn finish(self) -> BTreeMap<String, (String, i64)> {
+        self.stop.store(true, Ordering::SeqCst);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        Arc::try_unwrap(self.acked)
+            .map(|m| m.into_inner().unwrap())
+            .unwrap_or_else(|shared| shared.lock().unwrap().clone())
+    }
+}
+
+async fn wait_for_acks(load: &Load, more_than: usize, what: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while load.acked_count() <= more_than {
+        if Instant::now() > deadline {
+            bail!("{what}: no write acknowledged within 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
+}
+
+/// Every acknowledged write, read back (linearizably) from `url`.
+async fn check_member(url: &str, acked: &BTreeMap<String, (String, i64)>) -> anyhow::Result<()> {
+    let mut client = connect(url).await?;
+    let response = client
+        .get(PREFIX, Some(GetOptions::new().with_prefix()))
+        .await
+        .with_context(|| format!("read {url}"))?;
+    let held: BTreeMap<String, (String, i64)> = response
+        .kvs()
+        .iter()
+        .map(|kv| {
+            (
+                kv.key_str().unwrap().to_string(),
+                (kv.value_str().unwrap().to_string(), kv.mod_revision()),
+            )
+        })
+        .collect();
+    let mut missing = 0;
+    for (key, expected) in acked {
+        match held.get(key) {
+            Some(found) if found == expected => {}
+            Some(found) => bail!("{url}: {key} is {found:?}, acknowledged as {expected:?}"),
+            None => missing += 1,
+        }
+    }
+    if missing > 0 {
+        bail!(
+            "{url}: {missing} of {} acknowledged writes are missing",
+            acked.len()
+        );
+    }
+    Ok(())
+}
+
+/// Kills one member while the load runs, checks writes resume, restarts it,
+/// and checks it catches up. Returns how long writes stalled.
+async fn kill_and_restart(
+    members: &mut Members,
+    load: &Load,
+    victim: u64,
+) -> anyhow::Result<Duration> {
+    wait_for_acks(load, load.acked_count() + 200, "before the kill").await?;
+    let killed_at = Instant::now();
+    members.servers.get_mut(&victim).unwrap().kill()?;
+    let before = load.acked_count();
+    wait_for_acks(load, before + 200, "after the kill").await?;
+    let resumed = load.first_ack_after(killed_at).unwrap_or_default();
+
+    let server = members.servers.get_mut(&victim).unwrap();
+    server.spawn()?;
+    let url = server.url();
+    leader(&url)
+        .await
+        .context("the restarted member finds the leader")?;
+    wait_for_acks(load, load.acked_count() + 200, "after the restart").await?;
+    Ok(resumed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn acknowledged_writes_survive_killing_the_leader_and_a_follower() -> anyhow::Result<()> {
+    let mut members = Members::start()?;
+    let urls = members.urls();
+    let first_leader = leader(&urls[0]).await?;
+    let load = Load::start(urls.clone());
+
+    let stalled = kill_and_restart(&mut members, &load, first_leader).await?;
+    let new_leader = leader(&urls[0]).await?;
+    assert_ne!(new_leader, first_leader, "a new leader was elected");
+    println!("leader {first_leader} killed: first write acknowledged {stalled:?} after");
+    assert!(
+        stalled < Duration::from_secs(5),
+        "writes resumed {stalled:?} after the leader was killed"
+    );
+
+    let follower = *members
+        .servers
+        .keys()
+        .find(|&&id| id != new_leader)
+        .unwrap();
+    let stalled = kill_and_restart(&mut members, &load, follower).await?;
+    println!("follower {follower} killed: first write acknowledged {stalled:?} after");
+
+    let acked = load.finish().await;
+    assert!(
+        acked.len() > 600,
+        "only {} writes were acknowledged",
+        acked.len()
+    );
+    for url in &urls {
+        check_member(url, &acked).await?;
+    }
+    // Every member reports the same leader and is caught up.
+    let mut leaders = Vec::new();
+    for url in &urls {
+        let status = connect(url).await?.status().await?;
+        leaders.push(status.leader());
+    }
+    assert!(leaders.windows(2).all(|w| w[0] == w[1]), "{leaders:?}");
+    let members_listed = connect(&urls[0]).await?.member_list().await?;
+    assert_eq!(members_listed.members().len(), 3);
+    Ok(())
+}

@@ -1,0 +1,542 @@
+//! Replication: the MVCC engine as an openraft state machine, so every
+//! member of a Mars cluster holds the same store and a cluster survives the
+//! loss of a minority of its members.
+//!
+//! - [`log_store`]: the durable Raft log (entries, vote, committed position).
+//! - [`state_machine`]: committed entries applied to the engine; snapshots.
+//! - [`transport`]: the messages between members and the seam that carries
+//!   them ([`transport::Local`] in one process, gRPC between machines).
+//! - [`Member`]: one running member — proposes writes (forwarding them to
+//!   the leader when it is not), answers linearizable reads, changes the
+//!   membership, and serves its peers' RPCs.
+//!
+//! A store on one machine is a cluster of one member: the same code path.
+
+// openraft's storage and network errors are large by design; they travel
+// only on the rare failure path.
+#![allow(clippy::result_large_err)]
+
+pub mod grpc;
+pub mod log_store;
+pub mod state_machine;
+pub mod transport;
+pub mod wire;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Cursor;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use openraft::error::{ClientWriteError, RaftError};
+use openraft::{BasicNode, Config, Raft, RaftMetrics, SnapshotPolicy};
+
+use crate::StoreError;
+use crate::embedded::Core;
+use crate::mvcc::Response;
+use crate::pb::marspb::Command;
+use log_store::{LogOpenError, LogStore};
+use state_machine::StateMachine;
+use transport::{Handler, Network, Redirect, Rpc, RpcReply, Transport};
+use wire::{Answer, Logged};
+
+/// A member's id in its cluster (etcd's member id).
+pub type NodeId = u64;
+
+openraft::declare_raft_types!(
+    /// Mars's choice of openraft types: commands in, apply results out.
+    pub TypeConfig:
+        D = Logged,
+        R = Answer,
+        NodeId = NodeId,
+        Node = BasicNode,
+        SnapshotData = Cursor<Vec<u8>>,
+);
+
+/// How fast members notice a dead leader; the trade-off is spurious
+/// elections when messages are slow.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timings {
+    pub heartbeat: Duration,
+    /// Followers wait a random time in `[election_min, election_max)`
+    /// without hearing from a leader before they call an election.
+    pub election_min: Duration,
+    pub election_max: Duration,
+}
+
+impl Timings {
+    /// One datacenter: round trips under a few milliseconds (openraft's
+    /// own defaults). A dead leader is replaced in well under a second: a
+    /// follower refuses votes until `election_max` has passed since it last
+    /// heard the leader, so the worst case is about two timeouts.
+    pub const LAN: Timings = Timings {
+        heartbeat: Duration::from_millis(50),
+        election_min: Duration::from_millis(150),
+        election_max: Duration::from_millis(300),
+    };
+    /// Voters in different cities: round trips of tens of milliseconds,
+    /// with the occasional slow path; elections after 2–4 s of silence.
+    pub const WAN: Timings = Timings {
+        heartbeat: Duration::from_millis(400),
+        election_min: Duration::from_millis(2000),
+        election_max: Duration::from_millis(4000),
+    };
+}
+
+/// How one member runs.
+#[derive(Debug, Clone)]
+pub struct MemberConfig {
+    pub id: NodeId,
+    pub timings: Timings,
+    /// Take a snapshot (and purge the log it covers) after this many entries.
+    pub snapshot_after_entries: u64,
+    /// How long a write or a linearizable read may wait for a leader.
+    pub request_timeout: Duration,
+}
+
+impl MemberConfig {
+    pub fn new(id: NodeId) -> Self {
+        Self {
+            id,
+            timings: Timings::LAN,
+            snapshot_after_entries: 20_000,
+            request_timeout: Duration::from_secs(7),
+        }
+    }
+}
+
+/// A change to the membership, as `mars cluster` asks for it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum Change {
+    /// A new member that receives the log but does not vote.
+    AddLearner { id: NodeId, addr: String },
+    /// A caught-up learner becomes a voter.
+    Promote(NodeId),
+    /// A voter or learner leaves.
+    Remove(NodeId),
+}
+
+/// One member's view of the cluster (`mars cluster status`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ClusterStatus {
+    pub id: NodeId,
+    pub leader: Option<NodeId>,
+    pub term: u64,
+    pub last_log_index: u64,
+    pub applied_index: u64,
+    /// (id, Raft address)
+    pub voters: Vec<(NodeId, String)>,
+    pub learners: Vec<(NodeId, String)>,
+}
+
+/// Why a member could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Log(#[from] LogOpenError),
+    #[error("invalid Raft settings: {0}")]
+    Config(String),
+    #[error("cannot start Raft: {0}")]
+    Raft(String),
+}
+
+/// One running member of a Mars cluster.
+pub struct Member {
+    id: NodeId,
+    raft: Raft<TypeConfig>,
+    transport: Arc<dyn Transport>,
+    request_timeout: Duration,
+}
+
+impl Member {
+    /// Starts the member whose log and snapshot live in `dir` and whose
+    /// engine (already loaded from the snapshot `meta` describes) is in
+    /// `core`; openraft then re-applies the committed entries after it.
+    pub(crate) async fn start(
+        config: &MemberConfig,
+        dir: &Path,
+        core: Arc<Core>,
+        meta: Option<&openraft::SnapshotMeta<NodeId, BasicNode>>,
+        transport: Arc<dyn Transport>,
+    ) -> Result<Arc<Self>, StartError> {
+        let t = config.timings;
+        let raft_config = Config {
+            cluster_name: "mars".into(),
+            heartbeat_interval: t.heartbeat.as_millis() as u64,
+            election_timeout_min: t.election_min.as_millis() as u64,
+            election_timeout_max: t.election_max.as_millis() as u64,
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(config.snapshot_after_entries),
+            // Entries kept behind a snapshot, so a follower that is only a
+            // little behind gets entries rather than the whole snapshot.
+            max_in_snapshot_log_to_keep: (config.snapshot_after_entries / 2).min(1000),
+            install_snapshot_timeout: 10_000,
+            ..Config::default()
+        }
+        .validate()
+        .map_err(|e| StartError::Config(e.to_string()))?;
+        let log = LogStore::open(dir)?;
+        let state_machine = StateMachine::new(core.clone(), dir.to_path_buf(), meta);
+        let raft = Raft::new(
+            config.id,
+            Arc::new(raft_config),
+            Network::new(transport.clone()),
+            log,
+            state_machine,
+        )
+        .await
+        .map_err(|e| StartError::Raft(e.to_string()))?;
+        tokio::spawn(snapshot_after_compactions(raft.clone(), core));
+        Ok(Arc::new(Self {
+            id: config.id,
+            raft,
+            transport,
+            request_timeout: config.request_timeout,
+        }))
+    }
+
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// Forms a new cluster of `members` (id → Raft address). A member that
+    /// already belongs to a cluster ignores it, so restarting with the same
+    /// flags is harmless.
+    pub async fn bootstrap(&self, members: BTreeMap<NodeId, String>) -> Result<(), StoreError> {
+        if self.raft.is_initialized().await.map_err(unavailable)? {
+            return Ok(());
+        }
+        let nodes: BTreeMap<NodeId, BasicNode> = members
+            .into_iter()
+            .map(|(id, addr)| (id, BasicNode { addr }))
+            .collect();
+        match self.raft.initialize(nodes).await {
+            Ok(()) => Ok(()),
+            // Another member's bootstrap got here first.
+            Err(RaftError::APIError(openraft::error::InitializeError::NotAllowed(_))) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// Logs `command` through the leader and answers what applying it gave.
+    ///
+    /// A follower forwards it. It is retried only while it certainly was not
+    /// proposed (no leader yet, or the leader changed before taking it); a
+    /// forwarded request whose answer is lost fails as etcd's does, with the
+    /// outcome unknown.
+    pub async fn propose(&self, command: Command) -> Result<Response, StoreError> {
+        let deadline = tokio::time::Instant::now() + self.request_timeout;
+        loop {
+            let attempt = self.propose_once(&command);
+            let outcome = tokio::time::timeout_at(deadline, attempt)
+                .await
+                .map_err(|_| timed_out())?;
+            match outcome {
+                Attempt::Done(result) => return result,
+                Attempt::Retry(reason) => {
+                    if tokio::time::Instant::now() + RETRY_PAUSE >= deadline {
+                        return Err(StoreError::Unavailable(format!(
+                            "no leader accepted the request: {reason}"
+                        )));
+                    }
+                    tokio::time::sleep(RETRY_PAUSE).await;
+                }
+            }
+        }
+    }
+
+    async fn propose_once(&self, command: &Command) -> Attempt {
+        let leader = match self.raft.client_write(Logged(command.clone())).await {
+            Ok(written) => return Attempt::Done(answered(written.data)),
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward))) => {
+                match (forward.leader_id, forward.leader_node) {
+                    (Some(id), Some(node)) if id != self.id => (id, node),
+                    _ => return Attempt::Retry("no leader is elected".into()),
+                }
+            }
+            Err(e) => return Attempt::Done(Err(unavailable(e))),
+        };
+        let rpc = Rpc::Propose(Logged(command.clone()));
+        match self.transport.call(leader.0, &leader.1.addr, rpc).await {
+            Ok(RpcReply::Propose(Ok(answer))) => Attempt::Done(answered(answer)),
+            Ok(RpcReply::Propose(Err(Redirect::NotLeader { .. }))) => {
+                Attempt::Retry(format!("member {} is no longer the leader", leader.0))
+            }
+            Ok(RpcReply::Propose(Err(Redirect::Unavailable(reason)))) => {
+                Attempt::Done(Err(StoreError::Unavailable(reason)))
+            }
+            Ok(other) => Attempt::Done(Err(StoreError::Backend(format!(
+                "mismatched reply from the leader: {other:?}"
+            )))),
+            Err(e) if !e.sent => Attempt::Retry(e.to_string()),
+            Err(e) => Attempt::Done(Err(StoreError::Unavailable(format!(
+                "request timed out, possibly due to leader failure ({e})"
+            )))),
+        }
+    }
+
+    /// Returns once this member has applied every write acknowledged
+    /// before the call (a read index, confirmed by a quorum of heartbeats):
+    /// a read that follows sees them all.
+    pub async fn linearize(&self) -> Result<(), StoreError> {
+        let deadline = tokio::time::Instant::now() + self.request_timeout;
+        loop {
+            let attempt = tokio::time::timeout_at(deadline, self.read_index())
+                .await
+                .map_err(|_| timed_out())?;
+            match attempt {
+                Ok(index) => {
+                    let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+                    self.raft
+                        .wait(Some(remaining))
+                        .applied_index_at_least(Some(index), "linearizable read")
+                        .await
+                        .map_err(|_| timed_out())?;
+                    return Ok(());
+                }
+                Err(reason) => {
+                    if tokio::time::Instant::now() + RETRY_PAUSE >= deadline {
+                        return Err(StoreError::Unavailable(format!(
+                            "cannot confirm a linearizable read: {reason}"
+                        )));
+                    }
+                    tokio::time::sleep(RETRY_PAUSE).await;
+                }
+            }
+        }
+    }
+
+    /// The leader's read index, asked of the leader when this member is not.
+    async fn read_index(&self) -> Result<u64, String> {
+        let leader = match self.local_read_index().await {
+            Ok(index) => return Ok(index),
+            Err(Redirect::NotLeader {
+                leader: Some(leader),
+            }) if leader != self.id => leader,
+            Err(e) => return Err(e.to_string()),
+        };
+        let addr = self
+            .address_of(leader)
+            .ok_or_else(|| format!("leader {leader} has no known address"))?;
+        match self.transport.call(leader, &addr, Rpc::ReadIndex).await {
+            Ok(RpcReply::ReadIndex(result)) => result.map_err(|e| e.to_string()),
+            Ok(other) => Err(format!("mismatched reply {other:?}")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    async fn local_read_index(&self) -> Result<u64, Redirect> {
+        match self.raft.get_read_log_id().await {
+            Ok((read, _applied)) => Ok(read.map_or(0, |l| l.index)),
+            Err(RaftError::APIError(openraft::error::CheckIsLeaderError::ForwardToLeader(f))) => {
+                Err(Redirect::NotLeader {
+                    leader: f.leader_id,
+                })
+            }
+            Err(e) => Err(Redirect::Unavailable(e.to_string())),
+        }
+    }
+
+    fn address_of(&self, id: NodeId) -> Option<String> {
+        let metrics = self.raft.metrics();
+        let metrics = metrics.borrow();
+        metrics
+            .membership_config
+            .nodes()
+            .find(|(n, _)| **n == id)
+            .map(|(_, node)| node.addr.clone())
+    }
+
+    /// Whether this member is the leader now (as far as it knows).
+    pub fn is_leader(&self) -> bool {
+        self.raft.metrics().borrow().current_leader == Some(self.id)
+    }
+
+    /// Raft's view of the cluster from this member.
+    pub fn metrics(&self) -> RaftMetrics<NodeId, BasicNode> {
+        self.raft.metrics().borrow().clone()
+    }
+
+    /// Changes the membership, on the leader (forwarded there when this
+    /// member is not it). Returns once the change is committed; adding a
+    /// learner also waits until it has caught up.
+    pub async fn change(&self, change: Change) -> Result<(), String> {
+        match self.change_here(change.clone()).await {
+            Err(Redirect::NotLeader {
+                leader: Some(leader),
+            }) if leader != self.id => {
+                let addr = self
+                    .address_of(leader)
+                    .ok_or_else(|| format!("leader {leader} has no known address"))?;
+                match self
+                    .transport
+                    .call(leader, &addr, Rpc::Change(change))
+                    .await
+                {
+                    Ok(RpcReply::Change(result)) => result.map_err(|e| e.to_string()),
+                    Ok(other) => Err(format!("mismatched reply {other:?}")),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            other => other.map_err(|e| e.to_string()),
+        }
+    }
+
+    async fn change_here(&self, change: Change) -> Result<(), Redirect> {
+        use openraft::ChangeMembers;
+        let membership = self.metrics().membership_config.membership().clone();
+        let is_voter = |id: NodeId| membership.voter_ids().any(|v| v == id);
+        let result = match change {
+            Change::AddLearner { id, addr } => {
+                self.raft.add_learner(id, BasicNode { addr }, true).await
+            }
+            Change::Promote(id) => {
+                self.raft
+                    .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), true)
+                    .await
+            }
+            Change::Remove(id) if is_voter(id) => {
+                self.raft
+                    .change_membership(ChangeMembers::RemoveVoters(BTreeSet::from([id])), false)
+                    .await
+            }
+            Change::Remove(id) => {
+                self.raft
+                    .change_membership(ChangeMembers::RemoveNodes(BTreeSet::from([id])), false)
+                    .await
+            }
+        };
+        match result {
+            Ok(_) => Ok(()),
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
+                Err(Redirect::NotLeader {
+                    leader: f.leader_id,
+                })
+            }
+            Err(e) => Err(Redirect::Unavailable(e.to_string())),
+        }
+    }
+
+    /// The cluster as this member sees it.
+    pub fn status(&self) -> ClusterStatus {
+        let metrics = self.metrics();
+        let membership = metrics.membership_config.membership();
+        let mut voters = Vec::new();
+        let mut learners = Vec::new();
+        for (&id, node) in membership.nodes() {
+            let row = (id, node.addr.clone());
+            if membership.voter_ids().any(|v| v == id) {
+                voters.push(row);
+            } else {
+                learners.push(row);
+            }
+        }
+        ClusterStatus {
+            id: self.id,
+            leader: metrics.current_leader,
+            term: metrics.current_term,
+            last_log_index: metrics.last_log_index.unwrap_or(0),
+            applied_index: metrics.last_applied.map_or(0, |l| l.index),
+            voters,
+            learners,
+        }
+    }
+
+    /// Stops Raft on this member.
+    pub async fn shutdown(&self) {
+        if let Err(e) = self.raft.shutdown().await {
+            tracing::warn!(error = %e, "raft did not shut down cleanly");
+        }
+    }
+}
+
+#[async_trait]
+impl Handler for Member {
+    async fn handle(&self, rpc: Rpc) -> RpcReply {
+        match rpc {
+            Rpc::AppendEntries(request) => {
+                RpcReply::AppendEntries(self.raft.append_entries(request).await)
+            }
+            Rpc::Vote(request) => RpcReply::Vote(self.raft.vote(request).await),
+            Rpc::InstallSnapshot(request) => {
+                RpcReply::InstallSnapshot(self.raft.install_snapshot(request).await)
+            }
+            Rpc::Propose(command) => {
+                RpcReply::Propose(match self.raft.client_write(command).await {
+                    Ok(written) => Ok(written.data),
+                    Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
+                        Err(Redirect::NotLeader {
+                            leader: f.leader_id,
+                        })
+                    }
+                    Err(e) => Err(Redirect::Unavailable(e.to_string())),
+                })
+            }
+            Rpc::ReadIndex => RpcReply::ReadIndex(self.local_read_index().await),
+            Rpc::Change(change) => RpcReply::Change(self.change_here(change).await),
+            Rpc::Status => RpcReply::Status(self.status()),
+        }
+    }
+}
+
+/// After each applied compaction, snapshots the state and purges the whole
+/// log it covers, so compacting returns disk space at once, as etcd's does.
+/// Ends when Raft shuts down.
+async fn snapshot_after_compactions(raft: Raft<TypeConfig>, core: Arc<Core>) {
+    let mut metrics = raft.metrics();
+    loop {
+        tokio::select! {
+            () = core.compacted.notified() => {}
+            changed = metrics.changed() => {
+                if changed.is_err() || metrics.borrow().running_state.is_err() {
+                    return;
+                }
+                continue;
+            }
+        }
+        let applied = metrics.borrow().last_applied.map_or(0, |l| l.index);
+        if raft.trigger().snapshot().await.is_err() {
+            return;
+        }
+        let built = raft
+            .wait(Some(Duration::from_secs(60)))
+            .metrics(
+                |m| m.snapshot.is_some_and(|s| s.index >= applied),
+                "snapshot",
+            )
+            .await;
+        match built {
+            Ok(m) => {
+                if let Some(snapshot) = m.snapshot
+                    && raft.trigger().purge_log(snapshot.index).await.is_err()
+                {
+                    return;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "no snapshot after a compaction"),
+        }
+    }
+}
+
+const RETRY_PAUSE: Duration = Duration::from_millis(25);
+
+enum Attempt {
+    Done(Result<Response, StoreError>),
+    Retry(String),
+}
+
+fn answered(answer: Answer) -> Result<Response, StoreError> {
+    answer.0.unwrap_or_else(|| {
+        Err(StoreError::Backend(
+            "a command was logged as a blank entry".into(),
+        ))
+    })
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn timed_out() -> StoreError {
+    StoreError::Unavailable("request timed out".into())
+}

@@ -147,7 +147,7 @@ impl EtcdApi for Native {
         Ok(())
     }
     async fn lease_keep_alive(&self, id: i64) -> Outcome<i64> {
-        Ok(self.0.lease_keep_alive(id).unwrap_or(0))
+        Ok(self.0.lease_keep_alive(id).await.unwrap_or(0))
     }
     async fn lease_time_to_live(&self, id: i64, keys: bool) -> Outcome<LeaseTimeToLiveResponse> {
         Ok(self.0.lease_time_to_live(id, keys))

@@ -221,6 +221,19 @@ async fn writes_to_any_member_reach_every_member() -> Result<()> {
             "member {id} revision"
         );
     }
+    // A lease granted through a follower is renewed through another.
+    let lease = cluster.member(follower).grant_lease(60).await?;
+    let other = *cluster
+        .members
+        .keys()
+        .find(|&&id| id != leader && id != follower)
+        .expect("a third member");
+    assert_eq!(cluster.member(other).lease_keep_alive(lease).await?, 60);
+    assert_eq!(
+        cluster.member(other).lease_keep_alive(lease + 1).await,
+        Err(StoreError::LeaseNotFound)
+    );
+
     let status = cluster.member(follower).status();
     assert_eq!(status.leader, leader);
     assert!(

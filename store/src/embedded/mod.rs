@@ -153,6 +153,19 @@ pub(crate) struct Core {
 }
 
 impl Core {
+    /// Renews a lease's deadline on this member (the leader's is the one
+    /// that counts); returns its TTL.
+    pub(crate) fn renew_lease(&self, id: i64) -> Result<i64, StoreError> {
+        let state = self.state.read();
+        let ttl = state
+            .leases()
+            .get(&id)
+            .map(|l| l.ttl)
+            .ok_or(StoreError::LeaseNotFound)?;
+        self.lessor.lock().renew(id, ttl)?;
+        Ok(ttl)
+    }
+
     pub(crate) fn header(&self, revision: i64) -> ResponseHeader {
         ResponseHeader {
             cluster_id: self.cluster_id,
@@ -469,16 +482,10 @@ impl Embedded {
     }
 
     /// Renews a lease; returns its TTL, or `LeaseNotFound` once it expired or
-    /// was revoked.
-    pub fn lease_keep_alive(&self, id: i64) -> Result<i64, StoreError> {
-        let state = self.core.state.read();
-        let ttl = state
-            .leases()
-            .get(&id)
-            .map(|l| l.ttl)
-            .ok_or(StoreError::LeaseNotFound)?;
-        self.core.lessor.lock().renew(id, ttl)?;
-        Ok(ttl)
+    /// was revoked. The leader keeps lease deadlines, so a follower forwards
+    /// the renewal to it.
+    pub async fn lease_keep_alive(&self, id: i64) -> Result<i64, StoreError> {
+        self.member.keep_alive(id).await
     }
 
     /// etcd `LeaseTimeToLive`; an unknown lease reports TTL -1, as etcd does.

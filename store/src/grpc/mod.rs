@@ -432,7 +432,7 @@ impl Lease for EtcdService {
                     },
                 };
                 // An expired or unknown lease answers TTL 0, as etcd does.
-                let ttl = store.lease_keep_alive(request.id).unwrap_or(0);
+                let ttl = store.lease_keep_alive(request.id).await.unwrap_or(0);
                 let response = LeaseKeepAliveResponse {
                     header: Some(store.header(store.revision())),
                     id: request.id,

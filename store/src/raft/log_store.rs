@@ -705,7 +705,7 @@ mod tests {
     fn entry(term: u64, index: u64) -> Entry<TypeConfig> {
         Entry {
             log_id: log_id(term, index),
-            payload: EntryPayload::Normal(Logged(Command::default())),
+            payload: EntryPayload::Normal(Logged(vec![Command::default()])),
         }
     }
 

@@ -31,6 +31,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use openraft::error::{ClientWriteError, RaftError};
 use openraft::{BasicNode, Config, Raft, RaftMetrics, SnapshotPolicy};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::StoreError;
 use crate::embedded::Core;
@@ -144,7 +145,13 @@ pub enum StartError {
 /// One running member of a Mars cluster.
 pub struct Member {
     id: NodeId,
+    /// Writes waiting to be batched into the next Raft entry.
+    proposals: mpsc::Sender<Proposal>,
     raft: Raft<TypeConfig>,
+    core: Arc<Core>,
+    /// Dropped with the member: its background task then ends and lets go
+    /// of Raft, which stops once no handle is left.
+    _tasks_guard: tokio::sync::oneshot::Sender<()>,
     transport: Arc<dyn Transport>,
     request_timeout: Duration,
 }
@@ -186,10 +193,16 @@ impl Member {
         )
         .await
         .map_err(|e| StartError::Raft(e.to_string()))?;
-        tokio::spawn(snapshot_after_compactions(raft.clone(), core));
+        let (tasks_guard, gone) = tokio::sync::oneshot::channel();
+        tokio::spawn(snapshot_after_compactions(raft.clone(), core.clone(), gone));
+        let (proposals, waiting) = mpsc::channel(16 * 1024);
+        tokio::spawn(batch_proposals(raft.clone(), waiting));
         Ok(Arc::new(Self {
+            proposals,
             id: config.id,
             raft,
+            core,
+            _tasks_guard: tasks_guard,
             transport,
             request_timeout: config.request_timeout,
         }))
@@ -246,21 +259,26 @@ impl Member {
     }
 
     async fn propose_once(&self, command: &Command) -> Attempt {
-        let leader = match self.raft.client_write(Logged(command.clone())).await {
-            Ok(written) => return Attempt::Done(answered(written.data)),
-            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward))) => {
-                match (forward.leader_id, forward.leader_node) {
-                    (Some(id), Some(node)) if id != self.id => (id, node),
-                    _ => return Attempt::Retry("no leader is elected".into()),
-                }
+        let leader = match self.propose_here(command.clone()).await {
+            Ok(result) => return Attempt::Done(result),
+            Err(Redirect::NotLeader {
+                leader: Some(leader),
+            }) if leader != self.id => leader,
+            Err(Redirect::NotLeader { .. }) => {
+                return Attempt::Retry("no leader is elected".into());
             }
-            Err(e) => return Attempt::Done(Err(unavailable(e))),
+            Err(Redirect::Unavailable(reason)) => {
+                return Attempt::Done(Err(StoreError::Unavailable(reason)));
+            }
         };
-        let rpc = Rpc::Propose(Logged(command.clone()));
-        match self.transport.call(leader.0, &leader.1.addr, rpc).await {
-            Ok(RpcReply::Propose(Ok(answer))) => Attempt::Done(answered(answer)),
+        let Some(addr) = self.address_of(leader) else {
+            return Attempt::Retry(format!("leader {leader} has no known address"));
+        };
+        let rpc = Rpc::Propose(Logged(vec![command.clone()]));
+        match self.transport.call(leader, &addr, rpc).await {
+            Ok(RpcReply::Propose(Ok(answer))) => Attempt::Done(only(answer)),
             Ok(RpcReply::Propose(Err(Redirect::NotLeader { .. }))) => {
-                Attempt::Retry(format!("member {} is no longer the leader", leader.0))
+                Attempt::Retry(format!("member {leader} is no longer the leader"))
             }
             Ok(RpcReply::Propose(Err(Redirect::Unavailable(reason)))) => {
                 Attempt::Done(Err(StoreError::Unavailable(reason)))
@@ -273,6 +291,22 @@ impl Member {
                 "request timed out, possibly due to leader failure ({e})"
             )))),
         }
+    }
+
+    /// Proposes through this member's Raft, batched with whatever else is
+    /// waiting; `NotLeader` when it is not the leader.
+    async fn propose_here(
+        &self,
+        command: Command,
+    ) -> Result<Result<Response, StoreError>, Redirect> {
+        let (reply, answer) = oneshot::channel();
+        self.proposals
+            .send((command, reply))
+            .await
+            .map_err(|_| Redirect::Unavailable("the member is shutting down".into()))?;
+        answer
+            .await
+            .map_err(|_| Redirect::Unavailable("the member is shutting down".into()))?
     }
 
     /// Returns once this member has applied every write acknowledged
@@ -355,6 +389,50 @@ impl Member {
     /// Raft's view of the cluster from this member.
     pub fn metrics(&self) -> RaftMetrics<NodeId, BasicNode> {
         self.raft.metrics().borrow().clone()
+    }
+
+    /// Renews lease `id` on the leader, which alone expires leases.
+    pub async fn keep_alive(&self, id: i64) -> Result<i64, StoreError> {
+        let deadline = tokio::time::Instant::now() + self.request_timeout;
+        loop {
+            let leader = match self.keep_alive_here(id) {
+                Ok(ttl) => return ttl.ok_or(StoreError::LeaseNotFound),
+                Err(Redirect::NotLeader {
+                    leader: Some(leader),
+                }) => leader,
+                Err(e) => return Err(StoreError::Unavailable(e.to_string())),
+            };
+            let reason = match self.address_of(leader) {
+                None => format!("leader {leader} has no known address"),
+                Some(addr) => match self.transport.call(leader, &addr, Rpc::KeepAlive(id)).await {
+                    Ok(RpcReply::KeepAlive(Ok(ttl))) => {
+                        return ttl.ok_or(StoreError::LeaseNotFound);
+                    }
+                    Ok(RpcReply::KeepAlive(Err(e))) => e.to_string(),
+                    Ok(other) => format!("mismatched reply {other:?}"),
+                    Err(e) => e.to_string(),
+                },
+            };
+            if tokio::time::Instant::now() + RETRY_PAUSE >= deadline {
+                return Err(StoreError::Unavailable(format!(
+                    "cannot reach the leader to renew the lease: {reason}"
+                )));
+            }
+            tokio::time::sleep(RETRY_PAUSE).await;
+        }
+    }
+
+    fn keep_alive_here(&self, id: i64) -> Result<Option<i64>, Redirect> {
+        let leader = self.raft.metrics().borrow().current_leader;
+        match leader {
+            Some(leader) if leader == self.id => match self.core.renew_lease(id) {
+                Ok(ttl) => Ok(Some(ttl)),
+                Err(StoreError::LeaseNotFound) => Ok(None),
+                Err(e) => Err(Redirect::Unavailable(e.to_string())),
+            },
+            None => Err(Redirect::Unavailable("no leader is elected".into())),
+            leader => Err(Redirect::NotLeader { leader }),
+        }
     }
 
     /// Changes the membership, on the leader (forwarded there when this
@@ -475,26 +553,25 @@ impl Handler for Member {
             Rpc::ReadIndex => RpcReply::ReadIndex(self.local_read_index().await),
             Rpc::Change(change) => RpcReply::Change(self.change_here(change).await),
             Rpc::Status => RpcReply::Status(self.status()),
+            Rpc::KeepAlive(id) => RpcReply::KeepAlive(self.keep_alive_here(id)),
         }
     }
 }
 
 /// After each applied compaction, snapshots the state and purges the whole
 /// log it covers, so compacting returns disk space at once, as etcd's does.
-/// Ends when Raft shuts down.
-async fn snapshot_after_compactions(raft: Raft<TypeConfig>, core: Arc<Core>) {
-    let mut metrics = raft.metrics();
+/// Ends when the member is dropped (`gone` resolves) or Raft stops.
+async fn snapshot_after_compactions(
+    raft: Raft<TypeConfig>,
+    core: Arc<Core>,
+    mut gone: tokio::sync::oneshot::Receiver<()>,
+) {
     loop {
         tokio::select! {
             () = core.compacted.notified() => {}
-            changed = metrics.changed() => {
-                if changed.is_err() || metrics.borrow().running_state.is_err() {
-                    return;
-                }
-                continue;
-            }
+            _ = &mut gone => return,
         }
-        let applied = metrics.borrow().last_applied.map_or(0, |l| l.index);
+        let applied = raft.metrics().borrow().last_applied.map_or(0, |l| l.index);
         if raft.trigger().snapshot().await.is_err() {
             return;
         }
@@ -525,12 +602,67 @@ enum Attempt {
     Retry(String),
 }
 
-fn answered(answer: Answer) -> Result<Response, StoreError> {
-    answer.0.unwrap_or_else(|| {
-        Err(StoreError::Backend(
-            "a command was logged as a blank entry".into(),
-        ))
-    })
+/// The answer to a forwarded single command.
+fn only(answer: Answer) -> Result<Response, StoreError> {
+    let mut results = answer.0.into_iter();
+    match (results.next(), results.next()) {
+        (Some(result), None) => result,
+        _ => Err(StoreError::Backend(
+            "the leader answered a different number of commands".into(),
+        )),
+    }
+}
+
+/// Most commands, and bytes, in one Raft entry.
+const MAX_BATCH: usize = 4096;
+const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
+
+type Proposal = (
+    Command,
+    oneshot::Sender<Result<Result<Response, StoreError>, Redirect>>,
+);
+
+/// Group commit above Raft: takes every proposal waiting and logs them as
+/// one entry, one entry at a time. openraft 0.9 holds back a new append
+/// until the previous one is flushed, so one command per entry would mean
+/// one `fdatasync` per write; batching here makes the sync cover everyone
+/// who arrived while the last one ran. Ends when the member is dropped.
+async fn batch_proposals(raft: Raft<TypeConfig>, mut rx: mpsc::Receiver<Proposal>) {
+    use prost::Message;
+    while let Some(first) = rx.recv().await {
+        let mut bytes = first.0.encoded_len();
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
+            match rx.try_recv() {
+                Ok(next) => {
+                    bytes += next.0.encoded_len();
+                    batch.push(next);
+                }
+                Err(_) => break,
+            }
+        }
+        let (commands, replies): (Vec<Command>, Vec<_>) = batch.into_iter().unzip();
+        match raft.client_write(Logged(commands)).await {
+            Ok(written) => {
+                for (reply, result) in replies.into_iter().zip(written.data.0) {
+                    let _ = reply.send(Ok(result));
+                }
+            }
+            Err(e) => {
+                let redirect = match e {
+                    RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => {
+                        Redirect::NotLeader {
+                            leader: f.leader_id,
+                        }
+                    }
+                    other => Redirect::Unavailable(other.to_string()),
+                };
+                for reply in replies {
+                    let _ = reply.send(Err(redirect.clone()));
+                }
+            }
+        }
+    }
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {

@@ -199,34 +199,34 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let mut lessor = self.core.lessor.lock();
         for entry in entries {
             self.last_applied = Some(entry.log_id);
-            let command = match entry.payload {
-                EntryPayload::Normal(Logged(command)) => command,
-                EntryPayload::Blank => {
-                    answers.push(Answer(None));
-                    continue;
-                }
+            let commands = match entry.payload {
+                EntryPayload::Normal(Logged(commands)) => commands,
+                EntryPayload::Blank => Vec::new(),
                 EntryPayload::Membership(membership) => {
                     self.membership = StoredMembership::new(Some(entry.log_id), membership);
-                    answers.push(Answer(None));
-                    continue;
+                    Vec::new()
                 }
             };
-            let applied = state.apply(&command);
-            let revision = state.revision();
-            hub.publish(&applied.events, revision);
-            match (&command.op, &applied.response) {
-                (Some(Op::LeaseGrant(_)), Ok(Response::LeaseGrant(granted))) => {
-                    lessor.granted(granted.id, granted.ttl);
+            let mut results = Vec::with_capacity(commands.len());
+            for command in commands {
+                let applied = state.apply(&command);
+                let revision = state.revision();
+                hub.publish(&applied.events, revision);
+                match (&command.op, &applied.response) {
+                    (Some(Op::LeaseGrant(_)), Ok(Response::LeaseGrant(granted))) => {
+                        lessor.granted(granted.id, granted.ttl);
+                    }
+                    (Some(Op::LeaseRevoke(revoke)), _) => lessor.forget(revoke.id),
+                    (Some(Op::Compaction(_)), Ok(_)) => self.core.compacted.notify_one(),
+                    _ => {}
                 }
-                (Some(Op::LeaseRevoke(revoke)), _) => lessor.forget(revoke.id),
-                (Some(Op::Compaction(_)), Ok(_)) => self.core.compacted.notify_one(),
-                _ => {}
+                let header = ResponseHeader {
+                    raft_term: entry.log_id.leader_id.term,
+                    ..self.core.header(revision)
+                };
+                results.push(applied.response.map(|r| stamp(r, header)));
             }
-            let header = ResponseHeader {
-                raft_term: entry.log_id.leader_id.term,
-                ..self.core.header(revision)
-            };
-            answers.push(Answer(Some(applied.response.map(|r| stamp(r, header)))));
+            answers.push(Answer(results));
         }
         if let Some(last) = self.last_applied {
             self.core.applied_index.store(last.index, Ordering::SeqCst);

@@ -40,6 +40,8 @@ pub enum Rpc {
     Change(Change),
     /// The member's view of the cluster.
     Status,
+    /// A lease keep-alive, for the leader (which keeps the deadlines).
+    KeepAlive(i64),
 }
 
 /// The answer to an [`Rpc`], variant for variant.
@@ -54,6 +56,8 @@ pub enum RpcReply {
     ReadIndex(Result<u64, Redirect>),
     Change(Result<(), Redirect>),
     Status(ClusterStatus),
+    /// The lease's TTL, or `None` when it is gone.
+    KeepAlive(Result<Option<i64>, Redirect>),
 }
 
 /// Why a member did not serve a forwarded request itself.

@@ -10,42 +10,50 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::StoreError;
 use crate::mvcc::Response;
-use crate::pb::marspb::{Command, Failure, Outcome, outcome};
+use crate::pb::marspb::{Batch, Command, Failure, Outcome, Outcomes, outcome};
 
-/// A command as a Raft entry carries it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Logged(pub Command);
+/// The commands one Raft entry carries: proposals that arrived together are
+/// logged, fsynced and replicated together.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Logged(pub Vec<Command>);
 
-/// What applying one entry answered; `None` for entries that carry no
-/// command (a new leader's blank entry, a membership change).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Answer(pub Option<Result<Response, StoreError>>);
+/// What applying each command of an entry answered, in order (none for
+/// entries without commands: a new leader's blank entry, a membership
+/// change).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Answer(pub Vec<Result<Response, StoreError>>);
 
 impl Serialize for Logged {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_bytes(&self.0.encode_to_vec())
+        let batch = Batch {
+            commands: self.0.clone(),
+        };
+        serializer.serialize_bytes(&batch.encode_to_vec())
     }
 }
 
 impl<'de> Deserialize<'de> for Logged {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer
-            .deserialize_bytes(ProtoVisitor::<Command>::default())
-            .map(Logged)
+            .deserialize_bytes(ProtoVisitor::<Batch>::default())
+            .map(|batch| Logged(batch.commands))
     }
 }
 
 impl Serialize for Answer {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_bytes(&to_outcome(self.0.clone()).encode_to_vec())
+        let outcomes = Outcomes {
+            outcomes: self.0.iter().cloned().map(to_outcome).collect(),
+        };
+        serializer.serialize_bytes(&outcomes.encode_to_vec())
     }
 }
 
 impl<'de> Deserialize<'de> for Answer {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer
-            .deserialize_bytes(ProtoVisitor::<Outcome>::default())
-            .map(|outcome| Answer(from_outcome(outcome)))
+            .deserialize_bytes(ProtoVisitor::<Outcomes>::default())
+            .map(|o| Answer(o.outcomes.into_iter().map(from_outcome).collect()))
     }
 }
 
@@ -75,17 +83,16 @@ impl<M: Message + Default> Visitor<'_> for ProtoVisitor<M> {
 }
 
 /// The wire form of an apply result.
-pub fn to_outcome(answer: Option<Result<Response, StoreError>>) -> Outcome {
+pub fn to_outcome(answer: Result<Response, StoreError>) -> Outcome {
     use outcome::Result as O;
     let result = match answer {
-        None => O::Nothing(true),
-        Some(Ok(Response::Put(r))) => O::Put(r),
-        Some(Ok(Response::DeleteRange(r))) => O::DeleteRange(r),
-        Some(Ok(Response::Txn(r))) => O::Txn(r),
-        Some(Ok(Response::Compaction)) => O::Compaction(true),
-        Some(Ok(Response::LeaseGrant(r))) => O::LeaseGrant(r),
-        Some(Ok(Response::LeaseRevoke)) => O::LeaseRevoke(true),
-        Some(Err(error)) => O::Failure(to_failure(&error)),
+        Ok(Response::Put(r)) => O::Put(r),
+        Ok(Response::DeleteRange(r)) => O::DeleteRange(r),
+        Ok(Response::Txn(r)) => O::Txn(r),
+        Ok(Response::Compaction) => O::Compaction(true),
+        Ok(Response::LeaseGrant(r)) => O::LeaseGrant(r),
+        Ok(Response::LeaseRevoke) => O::LeaseRevoke(true),
+        Err(error) => O::Failure(to_failure(&error)),
     };
     Outcome {
         result: Some(result),
@@ -93,18 +100,18 @@ pub fn to_outcome(answer: Option<Result<Response, StoreError>>) -> Outcome {
 }
 
 /// An apply result from its wire form.
-pub fn from_outcome(outcome: Outcome) -> Option<Result<Response, StoreError>> {
+pub fn from_outcome(outcome: Outcome) -> Result<Response, StoreError> {
     use outcome::Result as O;
-    Some(match outcome.result? {
-        O::Nothing(_) => return None,
-        O::Put(r) => Ok(Response::Put(r)),
-        O::DeleteRange(r) => Ok(Response::DeleteRange(r)),
-        O::Txn(r) => Ok(Response::Txn(r)),
-        O::Compaction(_) => Ok(Response::Compaction),
-        O::LeaseGrant(r) => Ok(Response::LeaseGrant(r)),
-        O::LeaseRevoke(_) => Ok(Response::LeaseRevoke),
-        O::Failure(failure) => Err(from_failure(failure)),
-    })
+    match outcome.result {
+        None => Err(StoreError::Backend("an empty outcome".into())),
+        Some(O::Put(r)) => Ok(Response::Put(r)),
+        Some(O::DeleteRange(r)) => Ok(Response::DeleteRange(r)),
+        Some(O::Txn(r)) => Ok(Response::Txn(r)),
+        Some(O::Compaction(_)) => Ok(Response::Compaction),
+        Some(O::LeaseGrant(r)) => Ok(Response::LeaseGrant(r)),
+        Some(O::LeaseRevoke(_)) => Ok(Response::LeaseRevoke),
+        Some(O::Failure(failure)) => Err(from_failure(failure)),
+    }
 }
 
 /// A store error on the wire; the variant travels by name.
@@ -202,13 +209,16 @@ mod tests {
 
     #[test]
     fn commands_survive_the_log_encoding() {
-        let command = Logged(Command {
-            op: Some(Op::Put(PutRequest {
-                key: "/registry/pods/a".into(),
-                value: "v".into(),
-                ..Default::default()
-            })),
-        });
+        let command = Logged(vec![
+            Command {
+                op: Some(Op::Put(PutRequest {
+                    key: "/registry/pods/a".into(),
+                    value: "v".into(),
+                    ..Default::default()
+                })),
+            },
+            Command::default(),
+        ]);
         assert_eq!(round_trip(&command), command);
     }
 
@@ -233,12 +243,10 @@ mod tests {
             StoreError::Unavailable("no leader".into()),
             StoreError::Backend("odd".into()),
         ];
-        for error in errors {
-            let answer = Answer(Some(Err(error)));
-            assert_eq!(round_trip(&answer), answer);
-        }
-        assert_eq!(round_trip(&Answer(None)), Answer(None));
-        let compacted = Answer(Some(Ok(Response::Compaction)));
-        assert_eq!(round_trip(&compacted), compacted);
+        let mut answers: Vec<_> = errors.into_iter().map(Err).collect();
+        answers.push(Ok(Response::Compaction));
+        let answer = Answer(answers);
+        assert_eq!(round_trip(&answer), answer);
+        assert_eq!(round_trip(&Answer::default()), Answer::default());
     }
 }

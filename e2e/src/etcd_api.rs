@@ -124,7 +124,7 @@ impl WatchHandle for NativeWatch {
 #[async_trait]
 impl EtcdApi for Native {
     async fn range(&self, request: RangeRequest) -> Outcome<RangeResponse> {
-        Ok(self.0.range(&request)?)
+        Ok(self.0.range(&request).await?)
     }
     async fn put(&self, request: PutRequest) -> Outcome<PutResponse> {
         Ok(self.0.put(request).await?)

@@ -11,6 +11,7 @@ use anyhow::{Context, bail};
 
 pub mod etcd_api;
 pub mod kubectl;
+pub mod raft_cluster;
 
 /// A free TCP port on 127.0.0.1 (the OS picks it; a tiny race is accepted).
 pub fn free_port() -> anyhow::Result<u16> {

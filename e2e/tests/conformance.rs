@@ -1,6 +1,7 @@
 //! The store conformance suite: etcd v3 semantics, one set of cases run
-//! against (a) the embedded store in-process, (b) `mars server` through its
-//! gRPC API with `etcd-client`, and (c) a real etcd through `etcd-client`.
+//! against (a) the embedded store in-process, (b) a follower of a
+//! three-member in-process Raft cluster, (c) `mars server` through its gRPC
+//! API with `etcd-client`, and (d) a real etcd through `etcd-client`.
 //! Where etcd and Mars differ, Mars is wrong.
 
 #![allow(clippy::unwrap_used)]
@@ -32,6 +33,17 @@ macro_rules! conformance {
                     let store = mars_store::Embedded::open(mars_store::EmbeddedConfig::new(dir.path())).await.unwrap();
                     super::$case(&super::Native(store.clone())).await;
                     store.close().await;
+                }
+            )*
+        }
+        mod raft_follower {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let cluster = mars_e2e::raft_cluster::LocalCluster::start().await.unwrap();
+                    let follower = cluster.follower().await.unwrap();
+                    super::$case(&super::Native(follower)).await;
+                    cluster.close().await;
                 }
             )*
         }

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
+use mars_e2e::raft_cluster::LocalCluster;
 use mars_e2e::{EtcdServer, MarsServer};
 use mars_store::pb::mvccpb::event::EventType;
 use mars_store::{
@@ -36,6 +37,7 @@ struct Backend {
     _dir: Option<tempfile::TempDir>,
     _etcd: Option<EtcdServer>,
     _mars: Option<MarsServer>,
+    cluster: Option<LocalCluster>,
 }
 
 impl Backend {
@@ -50,6 +52,21 @@ impl Backend {
             _dir: Some(dir),
             _etcd: None,
             _mars: None,
+            cluster: None,
+        }
+    }
+
+    /// A follower of a three-member in-process Raft cluster.
+    async fn raft_follower() -> Self {
+        let cluster = LocalCluster::start().await.unwrap();
+        let follower = cluster.follower().await.unwrap();
+        Self {
+            store: Arc::new(follower),
+            embedded: None,
+            _dir: None,
+            _etcd: None,
+            _mars: None,
+            cluster: Some(cluster),
         }
     }
 
@@ -64,6 +81,7 @@ impl Backend {
             _dir: None,
             _etcd: Some(server),
             _mars: None,
+            cluster: None,
         }
     }
 
@@ -85,12 +103,16 @@ impl Backend {
             _dir: None,
             _etcd: None,
             _mars: Some(server),
+            cluster: None,
         }
     }
 
     async fn finish(self) {
         if let Some(embedded) = &self.embedded {
             within("close the embedded store", embedded.close()).await;
+        }
+        if let Some(cluster) = self.cluster {
+            within("close the cluster", cluster.close()).await;
         }
     }
 }
@@ -103,6 +125,16 @@ macro_rules! store_suite {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
                     let backend = super::Backend::embedded().await;
+                    super::$case(backend.store.clone()).await;
+                    backend.finish().await;
+                }
+            )*
+        }
+        mod raft_follower {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let backend = super::Backend::raft_follower().await;
                     super::$case(backend.store.clone()).await;
                     backend.finish().await;
                 }

@@ -381,9 +381,13 @@ impl Embedded {
         self.member.propose(Command { op: Some(op) }).await
     }
 
-    /// etcd `Range`.
-    pub fn range(&self, request: &RangeRequest) -> Result<RangeResponse, StoreError> {
+    /// etcd `Range`: linearizable (after a read index) unless the request
+    /// asks for a serializable read of this member's state.
+    pub async fn range(&self, request: &RangeRequest) -> Result<RangeResponse, StoreError> {
         self.config.limits.check_size(request)?;
+        if !request.serializable {
+            self.linearize().await?;
+        }
         let state = self.core.state.read();
         let mut response = state.range(request)?;
         response.header = Some(self.core.header(state.revision()));

@@ -57,25 +57,25 @@ fn revision_of(response: &TxnResponse) -> i64 {
 #[async_trait]
 impl Store for Embedded {
     async fn get(&self, key: &[u8]) -> Result<Option<KeyValue>, StoreError> {
-        self.linearize().await?;
-        let response = self.range(&RangeRequest {
-            key: Bytes::copy_from_slice(key),
-            ..RangeRequest::default()
-        })?;
+        let response = self
+            .range(&RangeRequest {
+                key: Bytes::copy_from_slice(key),
+                ..RangeRequest::default()
+            })
+            .await?;
         Ok(response.kvs.into_iter().next())
     }
 
     async fn list(&self, request: &ListRequest) -> Result<ListPage, StoreError> {
-        if request.revision == 0 {
-            self.linearize().await?;
-        }
-        let response = self.range(&RangeRequest {
-            key: request.key.clone(),
-            range_end: request.range_end.clone(),
-            revision: request.revision,
-            limit: request.limit,
-            ..RangeRequest::default()
-        })?;
+        let response = self
+            .range(&RangeRequest {
+                key: request.key.clone(),
+                range_end: request.range_end.clone(),
+                revision: request.revision,
+                limit: request.limit,
+                ..RangeRequest::default()
+            })
+            .await?;
         let current = response.header.as_ref().map_or(0, |h| h.revision);
         Ok(ListPage {
             remaining: response.count - response.kvs.len() as i64,
@@ -208,6 +208,7 @@ impl Store for Embedded {
     }
 
     async fn current_revision(&self) -> Result<i64, StoreError> {
+        self.linearize().await?;
         Ok(self.revision())
     }
 

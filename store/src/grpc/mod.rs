@@ -129,11 +129,9 @@ type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 impl Kv for EtcdService {
     #[tracing::instrument(level = "debug", name = "etcd", skip_all, fields(rpc = "range"))]
     async fn range(&self, request: Request<RangeRequest>) -> Reply<RangeResponse> {
-        if !request.get_ref().serializable {
-            self.store.linearize().await.map_err(status_of)?;
-        }
         self.store
             .range(request.get_ref())
+            .await
             .map(Response::new)
             .map_err(status_of)
     }

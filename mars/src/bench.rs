@@ -23,8 +23,9 @@ use crate::cli::parse_duration;
 
 #[derive(Debug, clap::Args)]
 pub struct StoreBenchArgs {
-    /// Endpoints to compare, `NAME=URL` or a bare URL (named by its host:port).
-    /// Ratios are against the first one.
+    /// Endpoints to compare, `NAME=URL` or a bare URL (named by its host:port);
+    /// a cluster is `NAME=URL|URL|URL`, its connections spread over the
+    /// members. Ratios are against the first one.
     #[arg(long, value_delimiter = ',', required = true)]
     pub endpoints: Vec<String>,
     /// Workloads to run, in this order.
@@ -92,15 +93,21 @@ impl Workload {
     }
 }
 
-/// An endpoint to drive.
+/// An endpoint to drive: one server, or the members of a cluster
+/// (`URL|URL|URL`), which the connections are spread over.
 #[derive(Debug, Clone)]
-struct Target {
-    name: String,
+pub(crate) struct Target {
+    pub(crate) name: String,
     url: String,
 }
 
 impl Target {
-    fn parse(text: &str) -> anyhow::Result<Self> {
+    /// The member URLs.
+    pub(crate) fn urls(&self) -> Vec<&str> {
+        self.url.split('|').filter(|u| !u.is_empty()).collect()
+    }
+
+    pub(crate) fn parse(text: &str) -> anyhow::Result<Self> {
         let (name, url) = match text.split_once('=') {
             Some((name, url)) => (name.to_owned(), url.to_owned()),
             None => {
@@ -353,14 +360,18 @@ async fn connect(target: &Target, conns: usize) -> anyhow::Result<Vec<Client>> {
         .with_connect_timeout(Duration::from_secs(5))
         .with_timeout(Duration::from_secs(60));
     let mut clients = Vec::with_capacity(conns);
-    for _ in 0..conns {
-        let mut client = Client::connect([target.url.as_str()], Some(options.clone()))
+    let urls = target.urls();
+    ensure!(!urls.is_empty(), "{} has no URL", target.name);
+    for i in 0..conns {
+        // Connections go round the members of a cluster.
+        let url = urls[i % urls.len()];
+        let mut client = Client::connect([url], Some(options.clone()))
             .await
-            .with_context(|| format!("cannot connect to {} at {}", target.name, target.url))?;
+            .with_context(|| format!("cannot connect to {} at {url}", target.name))?;
         client
             .get("/bench/ping", None)
             .await
-            .with_context(|| format!("{} at {} does not answer", target.name, target.url))?;
+            .with_context(|| format!("{} at {url} does not answer", target.name))?;
         clients.push(client);
     }
     Ok(clients)

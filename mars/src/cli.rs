@@ -84,6 +84,8 @@ pub enum BenchCommand {
     Api(bench_api::ApiBenchArgs),
     /// Time the pod pipeline: Deployments to Running pods on simulated nodes.
     Pods(bench_pods::PodsBenchArgs),
+    /// Kill a cluster's leader under write load and time until writes resume.
+    Failover(crate::bench_failover::FailoverBenchArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -264,6 +266,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Bench(BenchCommand::Store(args))) => bench::store(args).await,
         Some(Command::Bench(BenchCommand::Api(args))) => bench_api::api(args).await,
         Some(Command::Bench(BenchCommand::Pods(args))) => bench_pods::pods(args).await,
+        Some(Command::Bench(BenchCommand::Failover(args))) => {
+            crate::bench_failover::failover(args).await
+        }
         Some(Command::Agent(args)) => crate::agent::run(args).await,
         Some(Command::Cluster(args)) => crate::cluster::run(args).await,
         Some(Command::Crds) => {

@@ -4,6 +4,7 @@
 pub mod agent;
 pub mod bench;
 pub mod bench_api;
+pub mod bench_failover;
 pub mod bench_pods;
 pub mod cli;
 pub mod cluster;

@@ -196,7 +196,12 @@ impl Member {
         let (tasks_guard, gone) = tokio::sync::oneshot::channel();
         tokio::spawn(snapshot_after_compactions(raft.clone(), core.clone(), gone));
         let (proposals, waiting) = mpsc::channel(16 * 1024);
-        tokio::spawn(batch_proposals(raft.clone(), waiting));
+        tokio::spawn(batch_proposals(
+            config.id,
+            raft.clone(),
+            transport.clone(),
+            waiting,
+        ));
         Ok(Arc::new(Self {
             proposals,
             id: config.id,
@@ -259,49 +264,32 @@ impl Member {
     }
 
     async fn propose_once(&self, command: &Command) -> Attempt {
-        let leader = match self.propose_here(command.clone()).await {
-            Ok(result) => return Attempt::Done(result),
-            Err(Redirect::NotLeader {
-                leader: Some(leader),
-            }) if leader != self.id => leader,
-            Err(Redirect::NotLeader { .. }) => {
-                return Attempt::Retry("no leader is elected".into());
-            }
+        match self.propose_here(command.clone(), true).await {
+            Ok(result) => Attempt::Done(result),
+            Err(Redirect::NotLeader { leader }) => Attempt::Retry(match leader {
+                Some(leader) => format!("member {leader} is no longer the leader"),
+                None => "no leader is elected".into(),
+            }),
             Err(Redirect::Unavailable(reason)) => {
-                return Attempt::Done(Err(StoreError::Unavailable(reason)));
-            }
-        };
-        let Some(addr) = self.address_of(leader) else {
-            return Attempt::Retry(format!("leader {leader} has no known address"));
-        };
-        let rpc = Rpc::Propose(Logged(vec![command.clone()]));
-        match self.transport.call(leader, &addr, rpc).await {
-            Ok(RpcReply::Propose(Ok(answer))) => Attempt::Done(only(answer)),
-            Ok(RpcReply::Propose(Err(Redirect::NotLeader { .. }))) => {
-                Attempt::Retry(format!("member {leader} is no longer the leader"))
-            }
-            Ok(RpcReply::Propose(Err(Redirect::Unavailable(reason)))) => {
                 Attempt::Done(Err(StoreError::Unavailable(reason)))
             }
-            Ok(other) => Attempt::Done(Err(StoreError::Backend(format!(
-                "mismatched reply from the leader: {other:?}"
-            )))),
-            Err(e) if !e.sent => Attempt::Retry(e.to_string()),
-            Err(e) => Attempt::Done(Err(StoreError::Unavailable(format!(
-                "request timed out, possibly due to leader failure ({e})"
-            )))),
         }
     }
 
-    /// Proposes through this member's Raft, batched with whatever else is
-    /// waiting; `NotLeader` when it is not the leader.
+    /// Hands a command to this member's batcher; with `forward`, a batch
+    /// this member cannot log (it is not the leader) goes to the leader.
     async fn propose_here(
         &self,
         command: Command,
+        forward: bool,
     ) -> Result<Result<Response, StoreError>, Redirect> {
         let (reply, answer) = oneshot::channel();
         self.proposals
-            .send((command, reply))
+            .send(Proposal {
+                command,
+                forward,
+                reply,
+            })
             .await
             .map_err(|_| Redirect::Unavailable("the member is shutting down".into()))?;
         answer
@@ -602,66 +590,115 @@ enum Attempt {
     Retry(String),
 }
 
-/// The answer to a forwarded single command.
-fn only(answer: Answer) -> Result<Response, StoreError> {
-    let mut results = answer.0.into_iter();
-    match (results.next(), results.next()) {
-        (Some(result), None) => result,
-        _ => Err(StoreError::Backend(
-            "the leader answered a different number of commands".into(),
-        )),
-    }
-}
-
 /// Most commands, and bytes, in one Raft entry.
 const MAX_BATCH: usize = 4096;
 const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
 
-type Proposal = (
-    Command,
-    oneshot::Sender<Result<Result<Response, StoreError>, Redirect>>,
-);
+/// A write waiting for the next batch.
+struct Proposal {
+    command: Command,
+    /// Whether to forward it to the leader when this member is not it (not
+    /// for writes that were themselves forwarded here).
+    forward: bool,
+    reply: oneshot::Sender<Result<Result<Response, StoreError>, Redirect>>,
+}
 
 /// Group commit above Raft: takes every proposal waiting and logs them as
 /// one entry, one entry at a time. openraft 0.9 holds back a new append
 /// until the previous one is flushed, so one command per entry would mean
 /// one `fdatasync` per write; batching here makes the sync cover everyone
-/// who arrived while the last one ran. Ends when the member is dropped.
-async fn batch_proposals(raft: Raft<TypeConfig>, mut rx: mpsc::Receiver<Proposal>) {
+/// who arrived while the last one ran. On a follower the same batch goes to
+/// the leader in one message. Ends when the member is dropped.
+async fn batch_proposals(
+    id: NodeId,
+    raft: Raft<TypeConfig>,
+    transport: Arc<dyn Transport>,
+    mut rx: mpsc::Receiver<Proposal>,
+) {
     use prost::Message;
     while let Some(first) = rx.recv().await {
-        let mut bytes = first.0.encoded_len();
+        let mut bytes = first.command.encoded_len();
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
             match rx.try_recv() {
                 Ok(next) => {
-                    bytes += next.0.encoded_len();
+                    bytes += next.command.encoded_len();
                     batch.push(next);
                 }
                 Err(_) => break,
             }
         }
-        let (commands, replies): (Vec<Command>, Vec<_>) = batch.into_iter().unzip();
-        match raft.client_write(Logged(commands)).await {
+        let commands: Vec<Command> = batch.iter().map(|p| p.command.clone()).collect();
+        let leader = match raft.client_write(Logged(commands)).await {
             Ok(written) => {
-                for (reply, result) in replies.into_iter().zip(written.data.0) {
-                    let _ = reply.send(Ok(result));
+                for (proposal, result) in batch.into_iter().zip(written.data.0) {
+                    let _ = proposal.reply.send(Ok(result));
+                }
+                continue;
+            }
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => f,
+            Err(other) => {
+                let redirect = Redirect::Unavailable(other.to_string());
+                for proposal in batch {
+                    let _ = proposal.reply.send(Err(redirect.clone()));
+                }
+                continue;
+            }
+        };
+        let (forwarded, kept): (Vec<_>, Vec<_>) = batch.into_iter().partition(|p| p.forward);
+        for proposal in kept {
+            let _ = proposal.reply.send(Err(Redirect::NotLeader {
+                leader: leader.leader_id,
+            }));
+        }
+        let results = match (leader.leader_id, leader.leader_node) {
+            (Some(to), Some(node)) if to != id && !forwarded.is_empty() => {
+                let commands = forwarded.iter().map(|p| p.command.clone()).collect();
+                forward(&*transport, to, &node.addr, commands).await
+            }
+            (leader_id, _) => Err(Redirect::NotLeader { leader: leader_id }),
+        };
+        match results {
+            Ok(results) => {
+                for (proposal, result) in forwarded.into_iter().zip(results) {
+                    let _ = proposal.reply.send(Ok(result));
                 }
             }
-            Err(e) => {
-                let redirect = match e {
-                    RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => {
-                        Redirect::NotLeader {
-                            leader: f.leader_id,
-                        }
-                    }
-                    other => Redirect::Unavailable(other.to_string()),
-                };
-                for reply in replies {
-                    let _ = reply.send(Err(redirect.clone()));
+            Err(redirect) => {
+                for proposal in forwarded {
+                    let _ = proposal.reply.send(Err(redirect.clone()));
                 }
             }
         }
+    }
+}
+
+/// Sends a batch to the leader. `NotLeader` when it certainly was not
+/// proposed there (so it may be retried); a lost answer is an unknown
+/// outcome, as with etcd.
+async fn forward(
+    transport: &dyn Transport,
+    leader: NodeId,
+    addr: &str,
+    commands: Vec<Command>,
+) -> Result<Vec<Result<Response, StoreError>>, Redirect> {
+    let count = commands.len();
+    match transport
+        .call(leader, addr, Rpc::Propose(Logged(commands)))
+        .await
+    {
+        Ok(RpcReply::Propose(Ok(Answer(results)))) if results.len() == count => Ok(results),
+        Ok(RpcReply::Propose(Ok(_))) => Err(Redirect::Unavailable(
+            "the leader answered a different number of commands".into(),
+        )),
+        Ok(RpcReply::Propose(Err(redirect))) => Err(redirect),
+        Ok(other) => Err(Redirect::Unavailable(format!(
+            "mismatched reply from the leader: {other:?}"
+        ))),
+        Err(e) if !e.sent => Err(Redirect::NotLeader { leader: None }),
+        Err(e) => Err(Redirect::Unavailable(format!(
+            "request timed out, possibly due to leader failure ({e})"
+        ))),
     }
 }
 

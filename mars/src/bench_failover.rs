@@ -61,13 +61,19 @@ pub async fn failover(args: FailoverBenchArgs) -> anyhow::Result<()> {
     let before = acks.lock().len();
     ensure!(before > 0, "no write was acknowledged before the kill");
 
-    let killed = Instant::now();
+    let pid = args.pids[leader];
     let status = std::process::Command::new("kill")
         .arg("-KILL")
-        .arg(args.pids[leader].to_string())
+        .arg(pid.to_string())
         .status()
         .context("cannot run kill")?;
-    ensure!(status.success(), "kill -KILL {} failed", args.pids[leader]);
+    ensure!(status.success(), "kill -KILL {pid} failed");
+    // The clock starts once the leader is dead, not when the signal was
+    // sent: a write it still answered in between is not a new leader's.
+    while alive(pid) {
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+    let killed = Instant::now();
 
     // Wait for the first write sent after the kill to be acknowledged.
     let deadline = killed + Duration::from_secs(30);
@@ -108,6 +114,18 @@ pub async fn failover(args: FailoverBenchArgs) -> anyhow::Result<()> {
         rate(first_after, first_after + Duration::from_secs(1)),
     );
     Ok(())
+}
+
+/// Whether the process still runs (a zombie waiting for its parent to
+/// reap it does not).
+fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
 }
 
 /// Which URL's member is the leader: the one whose own id is the leader

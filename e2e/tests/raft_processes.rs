@@ -1,10 +1,15 @@
 //! A three-member Mars cluster of real `mars server` processes on loopback.
 //! Many clients write continuously, spread over the members, and record
 //! every acknowledged write; a member (the leader, then a follower) is
-//! killed with SIGKILL and later restarted on its data directory. Writes
-//! must resume on the survivors, the restarted member must catch up, and at
-//! the end every acknowledged write must be on every member, with the
-//! revision it was acknowledged with.
+//! killed with SIGKILL and later restarted on its data directory, and then
+//! the leader is frozen (SIGSTOP) while clients talk to it, until the others
+//! have elected a new one, and thawed. Writes must resume on the survivors,
+//! the frozen leader must not acknowledge anything on its own, the
+//! restarted members must catch up, and at the end every acknowledged write
+//! must be on every member, with the revision it was acknowledged with.
+//! (A true partition, where the cut-off leader stays active, is tested in
+//! process: `store/tests/raft_cluster.rs`.) `mars cluster` then changes the
+//! membership of a running cluster.
 
 #![allow(clippy::unwrap_used)]
 
@@ -23,6 +28,7 @@ const PREFIX: &str = "/raft/";
 
 struct Members {
     servers: BTreeMap<u64, MarsServer>,
+    raft_ports: BTreeMap<u64, u16>,
 }
 
 impl Members {
@@ -46,7 +52,14 @@ impl Members {
             let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
             servers.insert(*id, MarsServer::store_only_with(&flags)?);
         }
-        Ok(Self { servers })
+        Ok(Self {
+            servers,
+            raft_ports,
+        })
+    }
+
+    fn raft_addr(&self, id: u64) -> String {
+        format!("127.0.0.1:{}", self.raft_ports[&id])
     }
 
     fn urls(&self) -> Vec<String> {
@@ -260,6 +273,41 @@ async fn acknowledged_writes_survive_killing_the_leader_and_a_follower() -> anyh
     let stalled = kill_and_restart(&mut members, &load, follower).await?;
     println!("follower {follower} killed: first write acknowledged {stalled:?} after");
 
+    // Freeze the leader while clients still send to it; thaw it once the
+    // others have moved on: it must step down, not acknowledge on its own.
+    let frozen = leader(&urls[0]).await?;
+    let frozen_url = members.servers[&frozen].url();
+    members.servers[&frozen].signal("STOP")?;
+    let others: Vec<&String> = urls.iter().filter(|u| **u != frozen_url).collect();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(l) = leader(others[0]).await
+            && l != frozen
+        {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("no new leader while {frozen} was frozen");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    wait_for_acks(
+        &load,
+        load.acked_count() + 200,
+        "while the leader is frozen",
+    )
+    .await?;
+    members.servers[&frozen].signal("CONT")?;
+    // Until it hears the new term it may still think it leads.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while leader(&frozen_url).await? == frozen {
+        if Instant::now() > deadline {
+            bail!("the thawed member {frozen} still thinks it leads");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    wait_for_acks(&load, load.acked_count() + 200, "after the thaw").await?;
+
     let acked = load.finish().await;
     assert!(
         acked.len() > 600,
@@ -278,5 +326,72 @@ async fn acknowledged_writes_survive_killing_the_leader_and_a_follower() -> anyh
     assert!(leaders.windows(2).all(|w| w[0] == w[1]), "{leaders:?}");
     let members_listed = connect(&urls[0]).await?.member_list().await?;
     assert_eq!(members_listed.members().len(), 3);
+    Ok(())
+}
+
+/// Runs `mars cluster ARGS` and returns its standard output.
+fn mars_cluster(args: &[&str]) -> anyhow::Result<String> {
+    let output = std::process::Command::new(mars_e2e::mars_binary()?)
+        .arg("cluster")
+        .args(args)
+        .output()?;
+    if !output.status.success() {
+        bail!(
+            "mars cluster {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(String::from_utf8(output.stdout)?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mars_cluster_adds_promotes_and_removes_members() -> anyhow::Result<()> {
+    let members = Members::start()?;
+    let urls = members.urls();
+    leader(&urls[0]).await?;
+    let mut client = connect(&urls[0]).await?;
+    for n in 0..50 {
+        client.put(format!("{PREFIX}m/{n}"), "v", None).await?;
+    }
+    let endpoint = members.raft_addr(1);
+
+    // A fourth member starts empty and waits to be added.
+    let raft_port = free_port()?;
+    let flags = [
+        "--node-id=4".to_string(),
+        format!("--raft-listen=127.0.0.1:{raft_port}"),
+        "--name=member-4".to_string(),
+    ];
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let fourth = MarsServer::store_only_with(&flags)?;
+    let added = mars_cluster(&[
+        "--endpoint",
+        &endpoint,
+        "add",
+        &format!("4=127.0.0.1:{raft_port}"),
+    ])?;
+    assert!(added.contains("learner"), "{added}");
+    let mut learner = connect(&fourth.url()).await?;
+    let seen = learner
+        .get(
+            format!("{PREFIX}m/"),
+            Some(GetOptions::new().with_prefix().with_count_only()),
+        )
+        .await?;
+    assert_eq!(seen.count(), 50, "the learner caught up");
+
+    mars_cluster(&["--endpoint", &endpoint, "promote", "4"])?;
+    let status = mars_cluster(&["--endpoint", &members.raft_addr(2), "remove", "3"])?;
+    let rows: Vec<&str> = status.lines().skip(2).collect();
+    assert_eq!(rows.len(), 3, "{status}");
+    assert!(rows.iter().all(|r| r.contains("voter")), "{status}");
+    assert!(!status.lines().any(|l| l.starts_with("3 ")), "{status}");
+
+    let listed = learner.member_list().await?;
+    let mut ids: Vec<u64> = listed.members().iter().map(|m| m.id()).collect();
+    ids.sort();
+    assert_eq!(ids, vec![1, 2, 4]);
+    // The new voter takes writes.
+    learner.put(format!("{PREFIX}m/after"), "v", None).await?;
     Ok(())
 }

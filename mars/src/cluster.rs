@@ -57,7 +57,11 @@ pub async fn run(args: ClusterArgs) -> anyhow::Result<()> {
         ClusterCommand::Promote { id } => Change::Promote(id),
         ClusterCommand::Remove { id } => Change::Remove(id),
     };
-    let call = transport.call(0, &args.endpoint, Rpc::Change(change.clone()));
+    let rpc = Rpc::Change {
+        change: change.clone(),
+        forwarded: false,
+    };
+    let call = transport.call(0, &args.endpoint, rpc);
     match tokio::time::timeout(Duration::from_secs(60), call)
         .await
         .context("the change took more than 60 s")?

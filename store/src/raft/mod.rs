@@ -434,11 +434,11 @@ impl Member {
                 let addr = self
                     .address_of(leader)
                     .ok_or_else(|| format!("leader {leader} has no known address"))?;
-                match self
-                    .transport
-                    .call(leader, &addr, Rpc::Change(change))
-                    .await
-                {
+                let rpc = Rpc::Change {
+                    change,
+                    forwarded: true,
+                };
+                match self.transport.call(leader, &addr, rpc).await {
                     Ok(RpcReply::Change(result)) => result.map_err(|e| e.to_string()),
                     Ok(other) => Err(format!("mismatched reply {other:?}")),
                     Err(e) => Err(e.to_string()),
@@ -539,7 +539,13 @@ impl Handler for Member {
                 })
             }
             Rpc::ReadIndex => RpcReply::ReadIndex(self.local_read_index().await),
-            Rpc::Change(change) => RpcReply::Change(self.change_here(change).await),
+            Rpc::Change {
+                change,
+                forwarded: true,
+            } => RpcReply::Change(self.change_here(change).await),
+            Rpc::Change { change, .. } => {
+                RpcReply::Change(self.change(change).await.map_err(Redirect::Unavailable))
+            }
             Rpc::Status => RpcReply::Status(self.status()),
             Rpc::KeepAlive(id) => RpcReply::KeepAlive(self.keep_alive_here(id)),
         }

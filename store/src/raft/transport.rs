@@ -36,8 +36,12 @@ pub enum Rpc {
     Propose(Logged),
     /// Asks the leader for the log index a linearizable read must wait for.
     ReadIndex,
-    /// A membership change, for the leader to make.
-    Change(Change),
+    /// A membership change; `forwarded` when it comes from a member that
+    /// took it for the leader (which then does not pass it on again).
+    Change {
+        change: Change,
+        forwarded: bool,
+    },
     /// The member's view of the cluster.
     Status,
     /// A lease keep-alive, for the leader (which keeps the deadlines).

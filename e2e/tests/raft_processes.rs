@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use etcd_client::{Client, ConnectOptions, GetOptions};
+use etcd_client::{Client, ConnectOptions, GetOptions, WatchOptions};
 use mars_e2e::{MarsServer, free_port};
 
 const WRITERS: usize = 24;
@@ -99,8 +99,8 @@ type Acked = Arc<Mutex<BTreeMap<String, (String, i64)>>>;
 struct Load {
     acked: Acked,
     stop: Arc<AtomicBool>,
-    /// When each acknowledged write was answered.
-    times: Arc<Mutex<Vec<Instant>>>,
+    /// When each acknowledged write was sent and answered.
+    times: Arc<Mutex<Vec<(Instant, Instant)>>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -108,7 +108,7 @@ impl Load {
     fn start(urls: Vec<String>) -> Self {
         let acked: Acked = Arc::default();
         let stop = Arc::new(AtomicBool::new(false));
-        let times: Arc<Mutex<Vec<Instant>>> = Arc::default();
+        let times: Arc<Mutex<Vec<(Instant, Instant)>>> = Arc::default();
         let tasks = (0..WRITERS)
             .map(|writer| {
                 let (urls, acked, stop, times) =
@@ -129,11 +129,12 @@ impl Load {
                         let key = format!("{PREFIX}w{writer:02}/{n:06}");
                         let value = format!("{writer}-{n}");
                         n += 1;
+                        let sent = Instant::now();
                         match c.put(key.clone(), value.clone(), None).await {
                             Ok(response) => {
                                 let revision = response.header().map_or(0, |h| h.revision());
                                 acked.lock().unwrap().insert(key, (value, revision));
-                                times.lock().unwrap().push(Instant::now());
+                                times.lock().unwrap().push((sent, Instant::now()));
                             }
                             Err(_) => {
                                 // Unknown outcome; try another member.
@@ -158,13 +159,14 @@ impl Load {
         self.acked.lock().unwrap().len()
     }
 
-    /// The first acknowledgement after `since`.
+    /// When the first write sent after `since` was acknowledged.
     fn first_ack_after(&self, since: Instant) -> Option<Duration> {
         self.times
             .lock()
             .unwrap()
             .iter()
-            .filter(|t| **t > since)
+            .filter(|(sent, _)| *sent > since)
+            .map(|(_, acked)| *acked)
             .min()
             .map(|t| t.duration_since(since))
     }
@@ -177,6 +179,94 @@ impl Load {
         Arc::try_unwrap(self.acked)
             .map(|m| m.into_inner().unwrap())
             .unwrap_or_else(|shared| shared.lock().unwrap().clone())
+    }
+}
+
+/// A watch on the whole prefix from revision 1 that, whenever its member
+/// fails, resumes on the next member from the revision after its last event
+/// (as etcd's clients do).
+struct Watcher {
+    /// (key, mod revision) of every event, in arrival order.
+    events: Arc<Mutex<Vec<(String, i64)>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Watcher {
+    fn start(urls: Vec<String>) -> Self {
+        let events: Arc<Mutex<Vec<(String, i64)>>> = Arc::default();
+        let seen = events.clone();
+        let task = tokio::spawn(async move {
+            let mut member = 1 % urls.len();
+            let mut next = 1i64;
+            loop {
+                let Ok(mut client) = connect(&urls[member]).await else {
+                    member = (member + 1) % urls.len();
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                let options = WatchOptions::new().with_prefix().with_start_revision(next);
+                if let Ok(mut stream) = client.watch(PREFIX, Some(options)).await {
+                    while let Ok(Some(response)) = stream.message().await {
+                        for event in response.events() {
+                            if let Some(kv) = event.kv() {
+                                let key = kv.key_str().unwrap_or_default().to_string();
+                                seen.lock().unwrap().push((key, kv.mod_revision()));
+                                next = next.max(kv.mod_revision() + 1);
+                            }
+                        }
+                    }
+                }
+                member = (member + 1) % urls.len();
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        Self { events, task }
+    }
+
+    /// Every acknowledged write arrived exactly once, at its revision, and
+    /// revisions never went backwards.
+    async fn check(self, acked: &BTreeMap<String, (String, i64)>) -> anyhow::Result<()> {
+        let last = acked
+            .values()
+            .map(|(_, revision)| *revision)
+            .max()
+            .unwrap_or(0);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self
+            .events
+            .lock()
+            .unwrap()
+            .last()
+            .is_none_or(|(_, r)| *r < last)
+        {
+            if Instant::now() > deadline {
+                bail!("the watch did not reach revision {last}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.task.abort();
+        let events = self.events.lock().unwrap().clone();
+        let mut previous = 0;
+        for (key, revision) in &events {
+            if *revision <= previous {
+                bail!(
+                    "the watch went from revision {previous} to {revision} ({key}): a duplicate or a step back"
+                );
+            }
+            previous = *revision;
+        }
+        let watched: BTreeMap<&str, i64> = events.iter().map(|(k, r)| (k.as_str(), *r)).collect();
+        for (key, (_, revision)) in acked {
+            match watched.get(key.as_str()) {
+                Some(r) if r == revision => {}
+                other => bail!("{key} (revision {revision}) was watched as {other:?}"),
+            }
+        }
+        println!(
+            "the watch saw {} events, resuming across the failures",
+            events.len()
+        );
+        Ok(())
     }
 }
 
@@ -233,8 +323,9 @@ async fn kill_and_restart(
     victim: u64,
 ) -> anyhow::Result<Duration> {
     wait_for_acks(load, load.acked_count() + 200, "before the kill").await?;
-    let killed_at = Instant::now();
+    // `kill` returns once the process is reaped: the clock starts with it dead.
     members.servers.get_mut(&victim).unwrap().kill()?;
+    let killed_at = Instant::now();
     let before = load.acked_count();
     wait_for_acks(load, before + 200, "after the kill").await?;
     let resumed = load.first_ack_after(killed_at).unwrap_or_default();
@@ -254,6 +345,7 @@ async fn acknowledged_writes_survive_killing_the_leader_and_a_follower() -> anyh
     let mut members = Members::start()?;
     let urls = members.urls();
     let first_leader = leader(&urls[0]).await?;
+    let watcher = Watcher::start(urls.clone());
     let load = Load::start(urls.clone());
 
     let stalled = kill_and_restart(&mut members, &load, first_leader).await?;
@@ -314,6 +406,7 @@ async fn acknowledged_writes_survive_killing_the_leader_and_a_follower() -> anyh
         "only {} writes were acknowledged",
         acked.len()
     );
+    watcher.check(&acked).await?;
     for url in &urls {
         check_member(url, &acked).await?;
     }

@@ -33,6 +33,10 @@ struct Members {
 
 impl Members {
     fn start() -> anyhow::Result<Self> {
+        Self::start_with(&[])
+    }
+
+    fn start_with(extra: &[String]) -> anyhow::Result<Self> {
         let raft_ports: BTreeMap<u64, u16> = (1..=3)
             .map(|id| Ok((id, free_port()?)))
             .collect::<anyhow::Result<_>>()?;
@@ -49,7 +53,7 @@ impl Members {
                 format!("--peers={peers}"),
                 format!("--name=member-{id}"),
             ];
-            let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+            let flags: Vec<&str> = flags.iter().chain(extra).map(String::as_str).collect();
             servers.insert(*id, MarsServer::store_only_with(&flags)?);
         }
         Ok(Self {
@@ -486,5 +490,84 @@ async fn mars_cluster_adds_promotes_and_removes_members() -> anyhow::Result<()> 
     assert_eq!(ids, vec![1, 2, 4]);
     // The new voter takes writes.
     learner.put(format!("{PREFIX}m/after"), "v", None).await?;
+    Ok(())
+}
+
+/// A CA and one certificate for every member (the IP of their Raft
+/// addresses, server and client use), as PEM files in `dir`.
+fn peer_pki(dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+        SanType,
+    };
+    let ca_key = KeyPair::generate()?;
+    let mut ca = CertificateParams::default();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_pem = ca.self_signed(&ca_key)?.pem();
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate()?;
+    let mut leaf = CertificateParams::default();
+    leaf.subject_alt_names = vec![SanType::IpAddress("127.0.0.1".parse()?)];
+    leaf.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
+    let cert_pem = leaf.signed_by(&key, &issuer)?.pem();
+    let write = |name: &str, pem: &str| -> anyhow::Result<String> {
+        let path = dir.join(name);
+        std::fs::write(&path, pem)?;
+        Ok(path.display().to_string())
+    };
+    Ok(vec![
+        write("ca.pem", &ca_pem)?,
+        write("member.pem", &cert_pem)?,
+        write("member-key.pem", &key.serialize_pem())?,
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_speak_mutual_tls_when_given_certificates() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let files = peer_pki(dir.path())?;
+    let (ca, cert, key) = (&files[0], &files[1], &files[2]);
+    let members = Members::start_with(&[
+        format!("--peer-trusted-ca-file={ca}"),
+        format!("--peer-cert-file={cert}"),
+        format!("--peer-key-file={key}"),
+    ])?;
+    let urls = members.urls();
+    leader(&urls[0]).await?;
+    connect(&urls[0])
+        .await?
+        .put(format!("{PREFIX}tls"), "v", None)
+        .await?;
+    // A linearizable read on another member: a read index over TLS.
+    let read = connect(&urls[2])
+        .await?
+        .get(format!("{PREFIX}tls"), None)
+        .await?;
+    assert_eq!(read.kvs().len(), 1, "replicated over TLS");
+
+    let endpoint = members.raft_addr(1);
+    let plain = std::process::Command::new(mars_e2e::mars_binary()?)
+        .args(["cluster", "--endpoint", &endpoint, "status"])
+        .output()?;
+    assert!(!plain.status.success(), "a client without TLS is refused");
+    let status = mars_cluster(&[
+        "--endpoint",
+        &endpoint,
+        "--cacert",
+        ca,
+        "--cert",
+        cert,
+        "--key",
+        key,
+        "status",
+    ])?;
+    assert_eq!(
+        status.lines().filter(|l| l.contains("voter")).count(),
+        3,
+        "{status}"
+    );
     Ok(())
 }

@@ -170,9 +170,33 @@ pub struct RaftArgs {
     /// Entries between snapshots (etcd's --snapshot-count).
     #[arg(long, default_value_t = 20_000)]
     pub snapshot_count: u64,
+    /// This member's certificate for Raft traffic (PEM); with the next two,
+    /// members speak mutual TLS.
+    #[arg(long, requires_all = ["peer_key_file", "peer_trusted_ca_file"])]
+    pub peer_cert_file: Option<PathBuf>,
+    /// The key of --peer-cert-file (PEM).
+    #[arg(long, requires = "peer_cert_file")]
+    pub peer_key_file: Option<PathBuf>,
+    /// The CA that signs every member's certificate (PEM).
+    #[arg(long, requires = "peer_cert_file")]
+    pub peer_trusted_ca_file: Option<PathBuf>,
 }
 
 impl RaftArgs {
+    /// Mutual TLS for Raft traffic, when the files are given.
+    pub fn tls(&self) -> anyhow::Result<Option<mars_store::raft::grpc::PeerTls>> {
+        match (
+            &self.peer_trusted_ca_file,
+            &self.peer_cert_file,
+            &self.peer_key_file,
+        ) {
+            (Some(ca), Some(cert), Some(key)) => {
+                Ok(Some(mars_store::raft::grpc::PeerTls::load(ca, cert, key)?))
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// The timings after overrides.
     pub fn timings(&self) -> mars_store::raft::Timings {
         let mut timings = self.raft_timings;

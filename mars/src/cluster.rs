@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use mars_store::raft::grpc::GrpcTransport;
+use mars_store::raft::grpc::{GrpcTransport, PeerTls};
 use mars_store::raft::transport::{Rpc, RpcReply, Transport};
 use mars_store::raft::{Change, ClusterStatus, NodeId};
 
@@ -14,6 +14,15 @@ pub struct ClusterArgs {
     /// Raft address of any member.
     #[arg(long, default_value = "127.0.0.1:2380")]
     pub endpoint: String,
+    /// A certificate the cluster's CA signed (PEM), when members speak TLS.
+    #[arg(long, requires_all = ["key", "cacert"])]
+    pub cert: Option<std::path::PathBuf>,
+    /// The key of --cert (PEM).
+    #[arg(long, requires = "cert")]
+    pub key: Option<std::path::PathBuf>,
+    /// The cluster's CA (PEM).
+    #[arg(long, requires = "cert")]
+    pub cacert: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: ClusterCommand,
 }
@@ -47,7 +56,11 @@ fn parse_member(text: &str) -> Result<(NodeId, String), String> {
 }
 
 pub async fn run(args: ClusterArgs) -> anyhow::Result<()> {
-    let transport = GrpcTransport::new();
+    let tls = match (&args.cacert, &args.cert, &args.key) {
+        (Some(ca), Some(cert), Some(key)) => Some(PeerTls::load(ca, cert, key)?),
+        _ => None,
+    };
+    let transport = GrpcTransport::new(tls);
     let change = match args.command {
         ClusterCommand::Status => {
             print!("{}", render(&status(&*transport, &args.endpoint).await?));

@@ -82,7 +82,7 @@ pub async fn start(args: &ServerArgs) -> anyhow::Result<Running> {
             config.cluster = Some(ClusterConfig {
                 id: *id,
                 initial_members: initial,
-                transport: mars_store::raft::grpc::GrpcTransport::new(),
+                transport: mars_store::raft::grpc::GrpcTransport::new(args.raft.tls()?),
             });
             tracing::info!(member = id, raft = %local, "replicated store: serving Raft");
             Some(listener)
@@ -93,11 +93,12 @@ pub async fn start(args: &ServerArgs) -> anyhow::Result<Running> {
     let (raft_stop, raft_stopped) = tokio::sync::oneshot::channel::<()>();
     if let Some(listener) = raft {
         let handler = store.handler();
+        let tls = args.raft.tls()?;
         tokio::spawn(async move {
             let stopped = async {
                 let _ = raft_stopped.await;
             };
-            if let Err(e) = mars_store::raft::grpc::serve(listener, handler, stopped).await {
+            if let Err(e) = mars_store::raft::grpc::serve(listener, handler, tls, stopped).await {
                 tracing::error!(error = %e, "the Raft service failed");
             }
         });

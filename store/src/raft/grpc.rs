@@ -1,9 +1,11 @@
 //! Raft between machines over gRPC: one unary method, `Raft/Call`, carries
 //! each postcard-encoded [`Rpc`] and its [`RpcReply`]. Peers keep one HTTP/2
-//! connection each, opened on first use and again after a failure.
+//! connection each, opened on first use and again after a failure. With
+//! [`PeerTls`], members speak mutual TLS, as etcd's `--peer-*` flags do.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +13,9 @@ use async_trait::async_trait;
 use parking_lot::Mutex;
 use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{
+    Certificate, Channel, ClientTlsConfig, Endpoint, Identity, ServerTlsConfig,
+};
 use tonic::{Request, Response, Status};
 
 use super::NodeId;
@@ -27,23 +31,70 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// unreachable (snapshot chunks included).
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Mutual TLS between members: each presents a certificate signed by the
+/// cluster's CA, and accepts only peers that do. A member's certificate
+/// must name the host of its Raft address (IP or DNS) and allow both
+/// server and client authentication.
+#[derive(Clone)]
+pub struct PeerTls {
+    ca: Certificate,
+    identity: Identity,
+}
+
+/// Why the TLS files could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read {path}: {source}")]
+pub struct TlsFileError {
+    path: String,
+    source: std::io::Error,
+}
+
+impl PeerTls {
+    /// Reads PEM files: the CA that signs every member's certificate, and
+    /// this member's certificate and key.
+    pub fn load(ca: &Path, cert: &Path, key: &Path) -> Result<Self, TlsFileError> {
+        let read = |path: &Path| {
+            std::fs::read(path).map_err(|source| TlsFileError {
+                path: path.display().to_string(),
+                source,
+            })
+        };
+        Ok(Self {
+            ca: Certificate::from_pem(read(ca)?),
+            identity: Identity::from_pem(read(cert)?, read(key)?),
+        })
+    }
+}
+
 /// Calls peers over gRPC.
 #[derive(Default)]
 pub struct GrpcTransport {
     channels: Mutex<HashMap<String, Channel>>,
+    tls: Option<PeerTls>,
 }
 
 impl GrpcTransport {
-    pub fn new() -> Arc<Self> {
-        Arc::new(Self::default())
+    pub fn new(tls: Option<PeerTls>) -> Arc<Self> {
+        Arc::new(Self {
+            channels: Mutex::default(),
+            tls,
+        })
     }
 
     async fn channel(&self, addr: &str) -> Result<Channel, String> {
         if let Some(channel) = self.channels.lock().get(addr) {
             return Ok(channel.clone());
         }
-        let channel = Endpoint::from_shared(format!("http://{addr}"))
-            .map_err(|e| e.to_string())?
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let mut endpoint =
+            Endpoint::from_shared(format!("{scheme}://{addr}")).map_err(|e| e.to_string())?;
+        if let Some(tls) = &self.tls {
+            let config = ClientTlsConfig::new()
+                .ca_certificate(tls.ca.clone())
+                .identity(tls.identity.clone());
+            endpoint = endpoint.tls_config(config).map_err(|e| e.to_string())?;
+        }
+        let channel = endpoint
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(CALL_TIMEOUT)
             .tcp_nodelay(true)
@@ -120,17 +171,27 @@ impl Raft for Service {
     }
 }
 
-/// Serves this member's Raft RPCs on `listener` until `shutdown` resolves.
+/// Serves this member's Raft RPCs on `listener` until `shutdown` resolves;
+/// with `tls`, only to peers whose certificate the cluster's CA signed.
 pub async fn serve(
     listener: TcpListener,
     handler: Arc<dyn Handler>,
+    tls: Option<PeerTls>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
     let service = RaftServer::new(Service { handler })
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    tonic::transport::Server::builder()
+    let mut server = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        server = server.tls_config(
+            ServerTlsConfig::new()
+                .identity(tls.identity)
+                .client_ca_root(tls.ca),
+        )?;
+    }
+    server
         .add_service(service)
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await

@@ -147,10 +147,6 @@ pub struct RaftArgs {
     /// Address peers reach this member's Raft service on.
     #[arg(long, requires = "node_id")]
     pub raft_listen: Option<String>,
-    /// Address to give peers when it differs from --raft-listen (e.g. when
-    /// listening on 0.0.0.0).
-    #[arg(long)]
-    pub raft_advertise: Option<String>,
     /// The members that form a new cluster: `1=host:port,2=host:port,...`,
     /// this member included. Leave out to join a running cluster (after
     /// `mars cluster add` on it).

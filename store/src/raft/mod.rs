@@ -96,17 +96,6 @@ pub struct MemberConfig {
     pub request_timeout: Duration,
 }
 
-impl MemberConfig {
-    pub fn new(id: NodeId) -> Self {
-        Self {
-            id,
-            timings: Timings::LAN,
-            snapshot_after_entries: 20_000,
-            request_timeout: Duration::from_secs(7),
-        }
-    }
-}
-
 /// A change to the membership, as `mars cluster` asks for it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Change {

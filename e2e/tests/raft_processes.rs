@@ -7,9 +7,11 @@
 //! the frozen leader must not acknowledge anything on its own, the
 //! restarted members must catch up, and at the end every acknowledged write
 //! must be on every member, with the revision it was acknowledged with.
-//! (A true partition, where the cut-off leader stays active, is tested in
-//! process: `store/tests/raft_cluster.rs`.) `mars cluster` then changes the
-//! membership of a running cluster.
+//! A third cluster partitions its leader with userspace proxies on every
+//! member-to-member link while clients keep talking to it: it must not
+//! acknowledge anything, the majority goes on, and after healing every
+//! acknowledged write is on every member. `mars cluster` changes the
+//! membership of a running cluster, and members can speak mutual TLS.
 
 #![allow(clippy::unwrap_used)]
 
@@ -568,6 +570,190 @@ async fn members_speak_mutual_tls_when_given_certificates() -> anyhow::Result<()
         status.lines().filter(|l| l.contains("voter")).count(),
         3,
         "{status}"
+    );
+    Ok(())
+}
+
+/// Userspace links between members: member `i` reaches member `j` through
+/// its own proxy `i→j`, so traffic can be cut per direction. Each member is
+/// bootstrapped with `--peers` naming its own proxies (its view of the
+/// others' addresses), which openraft keeps as long as the membership does
+/// not change.
+struct Links {
+    /// (from, to) → proxy port.
+    ports: BTreeMap<(u64, u64), u16>,
+    cut: Arc<Mutex<std::collections::BTreeSet<(u64, u64)>>>,
+    /// Bumped on every cut, so open connections of a cut link close.
+    generation: tokio::sync::watch::Sender<u64>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Links {
+    async fn start(raft_ports: &BTreeMap<u64, u16>) -> anyhow::Result<Self> {
+        let cut: Arc<Mutex<std::collections::BTreeSet<(u64, u64)>>> = Arc::default();
+        let (generation, _) = tokio::sync::watch::channel(0u64);
+        let mut ports = BTreeMap::new();
+        let mut tasks = Vec::new();
+        for &from in raft_ports.keys() {
+            for (&to, &target) in raft_ports {
+                if from == to {
+                    continue;
+                }
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                ports.insert((from, to), listener.local_addr()?.port());
+                let (cut, generation) = (cut.clone(), generation.subscribe());
+                tasks.push(tokio::spawn(async move {
+                    while let Ok((mut inbound, _)) = listener.accept().await {
+                        if cut.lock().unwrap().contains(&(from, to)) {
+                            continue; // dropped: the connection closes
+                        }
+                        let (cut, mut generation) = (cut.clone(), generation.clone());
+                        tokio::spawn(async move {
+                            let Ok(mut outbound) =
+                                tokio::net::TcpStream::connect(("127.0.0.1", target)).await
+                            else {
+                                return;
+                            };
+                            let copy = tokio::io::copy_bidirectional(&mut inbound, &mut outbound);
+                            tokio::pin!(copy);
+                            loop {
+                                tokio::select! {
+                                    _ = &mut copy => return,
+                                    changed = generation.changed() => {
+                                        if changed.is_err() || cut.lock().unwrap().contains(&(from, to)) {
+                                            return;
+                                        }
+                                    }
+                                }
+                            }
+                        });
+                    }
+                }));
+            }
+        }
+        Ok(Self {
+            ports,
+            cut,
+            generation,
+            tasks,
+        })
+    }
+
+    /// `--peers` for member `id`: itself at its own port, the others
+    /// through its proxies.
+    fn peers_for(&self, id: u64, raft_ports: &BTreeMap<u64, u16>) -> String {
+        raft_ports
+            .iter()
+            .map(|(&other, &port)| {
+                let port = if other == id {
+                    port
+                } else {
+                    self.ports[&(id, other)]
+                };
+                format!("{other}=127.0.0.1:{port}")
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Cuts every link to and from `id`, open connections included.
+    fn isolate(&self, id: u64) {
+        let mut cut = self.cut.lock().unwrap();
+        for &(from, to) in self.ports.keys() {
+            if from == id || to == id {
+                cut.insert((from, to));
+            }
+        }
+        drop(cut);
+        self.generation.send_modify(|g| *g += 1);
+    }
+
+    fn heal(&self) {
+        self.cut.lock().unwrap().clear();
+        self.generation.send_modify(|g| *g += 1);
+    }
+}
+
+impl Drop for Links {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_isolated_leader_acknowledges_nothing_and_the_cluster_heals() -> anyhow::Result<()> {
+    let raft_ports: BTreeMap<u64, u16> = (1..=3)
+        .map(|id| Ok((id, free_port()?)))
+        .collect::<anyhow::Result<_>>()?;
+    let links = Links::start(&raft_ports).await?;
+    let mut servers = BTreeMap::new();
+    for (&id, &port) in &raft_ports {
+        let flags = [
+            format!("--node-id={id}"),
+            format!("--raft-listen=127.0.0.1:{port}"),
+            format!("--peers={}", links.peers_for(id, &raft_ports)),
+        ];
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+        servers.insert(id, MarsServer::store_only_with(&flags)?);
+    }
+    let urls: Vec<String> = servers.values().map(MarsServer::url).collect();
+    let old = leader(&urls[0]).await?;
+    let old_url = servers[&old].url();
+
+    // Clients everywhere, the isolated leader included.
+    let load = Load::start(urls.clone());
+    wait_for_acks(&load, 200, "before the partition").await?;
+    links.isolate(old);
+    let others: Vec<&String> = urls.iter().filter(|u| **u != old_url).collect();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let new = loop {
+        if let Ok(l) = leader(others[0]).await
+            && l != old
+        {
+            break l;
+        }
+        if Instant::now() > deadline {
+            bail!("the majority elected no leader");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let during = load.acked_count();
+    wait_for_acks(&load, during + 300, "on the majority side").await?;
+
+    // Writes straight to the isolated member are not acknowledged.
+    let mut isolated = connect(&old_url).await?;
+    let refused = tokio::time::timeout(
+        Duration::from_secs(15),
+        isolated.put(format!("{PREFIX}isolated"), "minority", None),
+    )
+    .await;
+    assert!(
+        !matches!(refused, Ok(Ok(_))),
+        "the isolated member acknowledged a write: {refused:?}"
+    );
+
+    links.heal();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while leader(&old_url).await? == old {
+        if Instant::now() > deadline {
+            bail!("the healed member {old} still thinks it leads");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    wait_for_acks(&load, load.acked_count() + 200, "after healing").await?;
+    let acked = load.finish().await;
+    assert!(
+        !acked.contains_key(&format!("{PREFIX}isolated")),
+        "the refused write was recorded as acknowledged"
+    );
+    for url in &urls {
+        check_member(url, &acked).await?;
+    }
+    println!(
+        "leader {old} isolated, {new} took over; {} acknowledged writes on every member",
+        acked.len()
     );
     Ok(())
 }

@@ -491,3 +491,35 @@ async fn members_are_added_promoted_and_removed() -> Result<()> {
         .await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_links_cost_latency_not_leadership() -> Result<()> {
+    let cluster = Cluster::start(3).await?;
+    let leader = cluster.leader().await?;
+    let term = cluster.member(leader).member().metrics().current_term;
+    // 30 ms each way: a 60 ms round trip, as between distant cities.
+    cluster.net.delay(Duration::from_millis(30));
+    let follower = cluster.follower(leader);
+    let started = tokio::time::Instant::now();
+    for n in 0..20 {
+        cluster
+            .member(follower)
+            .create(&key(n), "slow".into(), 0)
+            .await?;
+    }
+    let per_write = started.elapsed() / 20;
+    assert!(
+        per_write >= Duration::from_millis(60),
+        "a forwarded write needs at least one round trip to the leader: {per_write:?}"
+    );
+    for store in cluster.members.values() {
+        assert_eq!(keys_on(store).await?.len(), 20);
+    }
+    let metrics = cluster.member(leader).member().metrics();
+    assert_eq!(
+        (metrics.current_leader, metrics.current_term),
+        (Some(leader), term),
+        "no election while the links were slow"
+    );
+    Ok(())
+}

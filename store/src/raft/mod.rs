@@ -623,6 +623,10 @@ async fn batch_proposals(
                 Err(_) => break,
             }
         }
+        batch.retain(|p| !p.reply.is_closed());
+        if batch.is_empty() {
+            continue;
+        }
         let commands: Vec<Command> = batch.iter().map(|p| p.command.clone()).collect();
         let leader = match raft.client_write(Logged(commands)).await {
             Ok(written) => {
@@ -640,6 +644,10 @@ async fn batch_proposals(
                 continue;
             }
         };
+        // A write whose caller gave up (timed out: outcome unknown) is not
+        // carried to another leader: it would land long after the caller
+        // was told it failed.
+        batch.retain(|p| !p.reply.is_closed());
         let (forwarded, kept): (Vec<_>, Vec<_>) = batch.into_iter().partition(|p| p.forward);
         for proposal in kept {
             let _ = proposal.reply.send(Err(Redirect::NotLeader {

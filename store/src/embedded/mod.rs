@@ -142,7 +142,6 @@ pub(crate) struct Core {
     pub(crate) state: RwLock<Mvcc>,
     pub(crate) hub: Mutex<WatchHub>,
     pub(crate) lessor: Mutex<Lessor>,
-    pub(crate) applied_index: AtomicU64,
     /// The Raft term of the last applied entry.
     pub(crate) term: AtomicU64,
     /// Signalled when a compaction is applied: a snapshot then returns the
@@ -257,11 +256,6 @@ impl Embedded {
             state: RwLock::new(state),
             hub: Mutex::new(WatchHub::default()),
             lessor: Mutex::new(lessor),
-            applied_index: AtomicU64::new(
-                meta.as_ref()
-                    .and_then(|m| m.last_log_id)
-                    .map_or(0, |l| l.index),
-            ),
             term: AtomicU64::new(1),
             compacted: tokio::sync::Notify::new(),
             member_id,

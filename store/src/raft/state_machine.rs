@@ -229,7 +229,6 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             answers.push(Answer(results));
         }
         if let Some(last) = self.last_applied {
-            self.core.applied_index.store(last.index, Ordering::SeqCst);
             self.core.term.store(last.leader_id.term, Ordering::Relaxed);
         }
         Ok(answers)
@@ -278,9 +277,6 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         }
         self.last_applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
-        if let Some(last) = self.last_applied {
-            self.core.applied_index.store(last.index, Ordering::SeqCst);
-        }
         Ok(())
     }
 

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, Read, Write};
-use std::ops::{Bound, RangeBounds};
+use std::ops::RangeBounds;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
@@ -284,20 +284,11 @@ fn write_error(reason: impl ToString) -> StorageError<NodeId> {
 }
 
 fn entries_in(contents: &Mutex<Contents>, range: impl RangeBounds<u64>) -> Vec<Entry<TypeConfig>> {
-    let start = match range.start_bound() {
-        Bound::Included(&i) => Bound::Included(i),
-        Bound::Excluded(&i) => Bound::Excluded(i),
-        Bound::Unbounded => Bound::Unbounded,
-    };
-    let end = match range.end_bound() {
-        Bound::Included(&i) => Bound::Included(i),
-        Bound::Excluded(&i) => Bound::Excluded(i),
-        Bound::Unbounded => Bound::Unbounded,
-    };
+    let bounds = (range.start_bound().cloned(), range.end_bound().cloned());
     contents
         .lock()
         .entries
-        .range((start, end))
+        .range(bounds)
         .map(|(_, e)| e.clone())
         .collect()
 }

@@ -23,12 +23,24 @@ pub struct Logged(pub Vec<Command>);
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Answer(pub Vec<Result<Response, StoreError>>);
 
+/// The key of `Batch.commands` (field 1, length-delimited).
+const BATCH_COMMANDS_KEY: u8 = 1 << 3 | 2;
+
 impl Serialize for Logged {
+    /// Encodes a `Batch` straight from the borrowed commands (every entry
+    /// is serialized when it is logged and again when it is replicated, so
+    /// no copy of the batch is made): each command as field 1.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let batch = Batch {
-            commands: self.0.clone(),
-        };
-        serializer.serialize_bytes(&batch.encode_to_vec())
+        // Key, length prefix (at most 5 bytes for a 32-bit length), body.
+        let len = self.0.iter().map(|c| 1 + 5 + c.encoded_len()).sum();
+        let mut buf = Vec::with_capacity(len);
+        for command in &self.0 {
+            buf.push(BATCH_COMMANDS_KEY);
+            command
+                .encode_length_delimited(&mut buf)
+                .map_err(serde::ser::Error::custom)?;
+        }
+        serializer.serialize_bytes(&buf)
     }
 }
 

@@ -232,19 +232,41 @@ impl Member {
     /// forwarded request whose answer is lost fails as etcd's does, with the
     /// outcome unknown.
     pub async fn propose(&self, command: Command) -> Result<Response, StoreError> {
+        self.retrying("no leader accepted the request", || async {
+            match self.propose_here(command.clone(), true).await {
+                Ok(result) => Attempt::Done(result),
+                Err(Redirect::NotLeader { leader }) => Attempt::Retry(match leader {
+                    Some(leader) => format!("member {leader} is no longer the leader"),
+                    None => "no leader is elected".into(),
+                }),
+                Err(Redirect::Unavailable(reason)) => {
+                    Attempt::Done(Err(StoreError::Unavailable(reason)))
+                }
+            }
+        })
+        .await
+    }
+
+    /// Retries `attempt`, pausing between tries, until it settles or the
+    /// request timeout passes; `what` opens the error that then says why.
+    async fn retrying<T, Fut>(
+        &self,
+        what: &str,
+        mut attempt: impl FnMut() -> Fut,
+    ) -> Result<T, StoreError>
+    where
+        Fut: Future<Output = Attempt<T>>,
+    {
         let deadline = tokio::time::Instant::now() + self.request_timeout;
         loop {
-            let attempt = self.propose_once(&command);
-            let outcome = tokio::time::timeout_at(deadline, attempt)
+            let outcome = tokio::time::timeout_at(deadline, attempt())
                 .await
                 .map_err(|_| timed_out())?;
             match outcome {
                 Attempt::Done(result) => return result,
                 Attempt::Retry(reason) => {
                     if tokio::time::Instant::now() + RETRY_PAUSE >= deadline {
-                        return Err(StoreError::Unavailable(format!(
-                            "no leader accepted the request: {reason}"
-                        )));
+                        return Err(StoreError::Unavailable(format!("{what}: {reason}")));
                     }
                     tokio::time::sleep(RETRY_PAUSE).await;
                 }
@@ -252,17 +274,15 @@ impl Member {
         }
     }
 
-    async fn propose_once(&self, command: &Command) -> Attempt {
-        match self.propose_here(command.clone(), true).await {
-            Ok(result) => Attempt::Done(result),
-            Err(Redirect::NotLeader { leader }) => Attempt::Retry(match leader {
-                Some(leader) => format!("member {leader} is no longer the leader"),
-                None => "no leader is elected".into(),
-            }),
-            Err(Redirect::Unavailable(reason)) => {
-                Attempt::Done(Err(StoreError::Unavailable(reason)))
-            }
-        }
+    /// Sends `rpc` to the leader at the address the membership records.
+    async fn ask(&self, leader: NodeId, rpc: Rpc) -> Result<RpcReply, String> {
+        let addr = self
+            .address_of(leader)
+            .ok_or_else(|| format!("leader {leader} has no known address"))?;
+        self.transport
+            .call(leader, &addr, rpc)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Hands a command to this member's batcher; with `forward`, a batch
@@ -290,31 +310,22 @@ impl Member {
     /// before the call (a read index, confirmed by a quorum of heartbeats):
     /// a read that follows sees them all.
     pub async fn linearize(&self) -> Result<(), StoreError> {
-        let deadline = tokio::time::Instant::now() + self.request_timeout;
-        loop {
-            let attempt = tokio::time::timeout_at(deadline, self.read_index())
-                .await
-                .map_err(|_| timed_out())?;
-            match attempt {
-                Ok(index) => {
-                    let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
-                    self.raft
-                        .wait(Some(remaining))
-                        .applied_index_at_least(Some(index), "linearizable read")
-                        .await
-                        .map_err(|_| timed_out())?;
-                    return Ok(());
+        let started = tokio::time::Instant::now();
+        let index = self
+            .retrying("cannot confirm a linearizable read", || async {
+                match self.read_index().await {
+                    Ok(index) => Attempt::Done(Ok(index)),
+                    Err(reason) => Attempt::Retry(reason),
                 }
-                Err(reason) => {
-                    if tokio::time::Instant::now() + RETRY_PAUSE >= deadline {
-                        return Err(StoreError::Unavailable(format!(
-                            "cannot confirm a linearizable read: {reason}"
-                        )));
-                    }
-                    tokio::time::sleep(RETRY_PAUSE).await;
-                }
-            }
-        }
+            })
+            .await?;
+        let remaining = self.request_timeout.saturating_sub(started.elapsed());
+        self.raft
+            .wait(Some(remaining))
+            .applied_index_at_least(Some(index), "linearizable read")
+            .await
+            .map_err(|_| timed_out())?;
+        Ok(())
     }
 
     /// The leader's read index, asked of the leader when this member is not.
@@ -326,13 +337,9 @@ impl Member {
             }) if leader != self.id => leader,
             Err(e) => return Err(e.to_string()),
         };
-        let addr = self
-            .address_of(leader)
-            .ok_or_else(|| format!("leader {leader} has no known address"))?;
-        match self.transport.call(leader, &addr, Rpc::ReadIndex).await {
-            Ok(RpcReply::ReadIndex(result)) => result.map_err(|e| e.to_string()),
-            Ok(other) => Err(format!("mismatched reply {other:?}")),
-            Err(e) => Err(e.to_string()),
+        match self.ask(leader, Rpc::ReadIndex).await? {
+            RpcReply::ReadIndex(result) => result.map_err(|e| e.to_string()),
+            other => Err(format!("mismatched reply {other:?}")),
         }
     }
 
@@ -370,33 +377,24 @@ impl Member {
 
     /// Renews lease `id` on the leader, which alone expires leases.
     pub async fn keep_alive(&self, id: i64) -> Result<i64, StoreError> {
-        let deadline = tokio::time::Instant::now() + self.request_timeout;
-        loop {
+        self.retrying("cannot reach the leader to renew the lease", || async {
             let leader = match self.keep_alive_here(id) {
-                Ok(ttl) => return ttl.ok_or(StoreError::LeaseNotFound),
+                Ok(ttl) => return Attempt::Done(ttl.ok_or(StoreError::LeaseNotFound)),
                 Err(Redirect::NotLeader {
                     leader: Some(leader),
                 }) => leader,
-                Err(e) => return Err(StoreError::Unavailable(e.to_string())),
+                Err(e) => return Attempt::Done(Err(StoreError::Unavailable(e.to_string()))),
             };
-            let reason = match self.address_of(leader) {
-                None => format!("leader {leader} has no known address"),
-                Some(addr) => match self.transport.call(leader, &addr, Rpc::KeepAlive(id)).await {
-                    Ok(RpcReply::KeepAlive(Ok(ttl))) => {
-                        return ttl.ok_or(StoreError::LeaseNotFound);
-                    }
-                    Ok(RpcReply::KeepAlive(Err(e))) => e.to_string(),
-                    Ok(other) => format!("mismatched reply {other:?}"),
-                    Err(e) => e.to_string(),
-                },
-            };
-            if tokio::time::Instant::now() + RETRY_PAUSE >= deadline {
-                return Err(StoreError::Unavailable(format!(
-                    "cannot reach the leader to renew the lease: {reason}"
-                )));
+            match self.ask(leader, Rpc::KeepAlive(id)).await {
+                Ok(RpcReply::KeepAlive(Ok(ttl))) => {
+                    Attempt::Done(ttl.ok_or(StoreError::LeaseNotFound))
+                }
+                Ok(RpcReply::KeepAlive(Err(e))) => Attempt::Retry(e.to_string()),
+                Ok(other) => Attempt::Retry(format!("mismatched reply {other:?}")),
+                Err(reason) => Attempt::Retry(reason),
             }
-            tokio::time::sleep(RETRY_PAUSE).await;
-        }
+        })
+        .await
     }
 
     fn keep_alive_here(&self, id: i64) -> Result<Option<i64>, Redirect> {
@@ -420,17 +418,13 @@ impl Member {
             Err(Redirect::NotLeader {
                 leader: Some(leader),
             }) if leader != self.id => {
-                let addr = self
-                    .address_of(leader)
-                    .ok_or_else(|| format!("leader {leader} has no known address"))?;
                 let rpc = Rpc::Change {
                     change,
                     forwarded: true,
                 };
-                match self.transport.call(leader, &addr, rpc).await {
-                    Ok(RpcReply::Change(result)) => result.map_err(|e| e.to_string()),
-                    Ok(other) => Err(format!("mismatched reply {other:?}")),
-                    Err(e) => Err(e.to_string()),
+                match self.ask(leader, rpc).await? {
+                    RpcReply::Change(result) => result.map_err(|e| e.to_string()),
+                    other => Err(format!("mismatched reply {other:?}")),
                 }
             }
             other => other.map_err(|e| e.to_string()),
@@ -580,8 +574,10 @@ async fn snapshot_after_compactions(
 
 const RETRY_PAUSE: Duration = Duration::from_millis(25);
 
-enum Attempt {
-    Done(Result<Response, StoreError>),
+/// One try of a request: settled (success or a final error), or worth
+/// retrying, for the reason given.
+enum Attempt<T> {
+    Done(Result<T, StoreError>),
     Retry(String),
 }
 

@@ -40,7 +40,7 @@ macro_rules! conformance {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    let cluster = mars_e2e::raft_cluster::LocalCluster::start().await.unwrap();
+                    let cluster = mars_e2e::raft_cluster::ThreeMembers::start().await.unwrap();
                     let follower = cluster.follower().await.unwrap();
                     super::$case(&super::Native(follower)).await;
                     cluster.close().await;

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use mars_e2e::raft_cluster::LocalCluster;
+use mars_e2e::raft_cluster::ThreeMembers;
 use mars_e2e::{EtcdServer, MarsServer};
 use mars_store::pb::mvccpb::event::EventType;
 use mars_store::{
@@ -37,7 +37,7 @@ struct Backend {
     _dir: Option<tempfile::TempDir>,
     _etcd: Option<EtcdServer>,
     _mars: Option<MarsServer>,
-    cluster: Option<LocalCluster>,
+    cluster: Option<ThreeMembers>,
 }
 
 impl Backend {
@@ -58,7 +58,7 @@ impl Backend {
 
     /// A follower of a three-member in-process Raft cluster.
     async fn raft_follower() -> Self {
-        let cluster = LocalCluster::start().await.unwrap();
+        let cluster = ThreeMembers::start().await.unwrap();
         let follower = cluster.follower().await.unwrap();
         Self {
             store: Arc::new(follower),

@@ -8,18 +8,17 @@
 //! on a write) may have taken effect at any point after it started, or not
 //! at all; a failed read is dropped.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use bytes::Bytes;
 use mars_store::pb::etcdserverpb::compare::{CompareResult, CompareTarget, TargetUnion};
 use mars_store::pb::etcdserverpb::request_op::Request;
 use mars_store::pb::etcdserverpb::{Compare, PutRequest, RequestOp, TxnRequest};
-use mars_store::raft::transport::Local;
-use mars_store::raft::{NodeId, Timings};
-use mars_store::{ClusterConfig, Embedded, EmbeddedConfig, Store};
+use mars_store::raft::local_cluster::{LocalCluster, LocalSettings};
+use mars_store::{Embedded, Store};
 use rand::{Rng, SeedableRng};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -243,41 +242,19 @@ async fn run_op(store: &Embedded, k: usize, kind: Kind) -> Output {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn histories_across_leader_changes_are_linearizable() -> Result<()> {
-    let net = Local::new();
-    let initial: BTreeMap<NodeId, String> = (1..=3).map(|id| (id, format!("m{id}"))).collect();
-    let mut members = Vec::new();
-    let mut dirs = Vec::new();
-    for id in 1..=3 {
-        let dir = tempfile::tempdir()?;
-        let mut config = EmbeddedConfig::new(dir.path());
-        config.timings = Timings {
-            heartbeat: Duration::from_millis(50),
-            election_min: Duration::from_millis(200),
-            election_max: Duration::from_millis(400),
-        };
-        config.request_timeout = Duration::from_millis(1000);
-        config.cluster = Some(ClusterConfig {
-            id,
-            initial_members: initial.clone(),
-            transport: net.endpoint(id),
-        });
-        let store = Embedded::open(config).await?;
-        net.register(id, Arc::downgrade(&store.handler()));
-        members.push(store);
-        dirs.push(dir);
-    }
+    let dir = tempfile::tempdir()?;
+    let settings = LocalSettings {
+        request_timeout: Duration::from_millis(1000),
+        ..LocalSettings::default()
+    };
+    let cluster = LocalCluster::start(dir.path(), 3, settings).await?;
+    let net = cluster.net.clone();
+    let members: Vec<Embedded> = cluster.members().values().cloned().collect();
     let leader = |members: &[Embedded]| {
         members
             .iter()
             .find_map(|m| m.member().metrics().current_leader)
     };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while leader(&members).is_none() {
-        if Instant::now() > deadline {
-            bail!("no leader");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 
     let start = Instant::now();
     let history: Arc<Mutex<Vec<Vec<Op>>>> = Arc::new(Mutex::new(vec![Vec::new(); KEYS]));
@@ -376,8 +353,6 @@ async fn histories_across_leader_changes_are_linearizable() -> Result<()> {
             checked.elapsed()
         );
     }
-    for member in &members {
-        member.close().await;
-    }
+    cluster.close().await;
     Ok(())
 }

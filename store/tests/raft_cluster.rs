@@ -3,160 +3,59 @@
 //! install, membership change and restart, each checked through the same
 //! store API the API server uses.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use futures::StreamExt;
-use mars_store::raft::transport::Local;
-use mars_store::raft::{Change, NodeId, Timings};
-use mars_store::{
-    ClusterConfig, Embedded, EmbeddedConfig, ListRequest, Store, StoreError, WatchSpec,
-};
+use mars_store::raft::local_cluster::{LocalCluster, LocalSettings};
+use mars_store::raft::{Change, NodeId};
+use mars_store::{Embedded, ListRequest, Store, StoreError, WatchSpec};
 use tempfile::TempDir;
 
-/// Quick timings so tests do not wait on elections.
-const FAST: Timings = Timings {
-    heartbeat: Duration::from_millis(50),
-    election_min: Duration::from_millis(200),
-    election_max: Duration::from_millis(400),
-};
-
+/// A cluster under test, and the directory its members keep their data in.
 struct Cluster {
-    net: Arc<Local>,
-    dirs: BTreeMap<NodeId, TempDir>,
-    members: BTreeMap<NodeId, Embedded>,
-    snapshot_after_entries: u64,
+    inner: LocalCluster,
+    _dir: TempDir,
 }
 
-fn addr(id: NodeId) -> String {
-    format!("member-{id}")
+impl std::ops::Deref for Cluster {
+    type Target = LocalCluster;
+    fn deref(&self) -> &LocalCluster {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Cluster {
+    fn deref_mut(&mut self) -> &mut LocalCluster {
+        &mut self.inner
+    }
 }
 
 impl Cluster {
     async fn start(size: u64) -> Result<Self> {
-        Self::start_with(size, 20_000).await
+        Self::start_with(size, LocalSettings::default().snapshot_after_entries).await
     }
 
     async fn start_with(size: u64, snapshot_after_entries: u64) -> Result<Self> {
-        let mut cluster = Cluster {
-            net: Local::new(),
-            dirs: BTreeMap::new(),
-            members: BTreeMap::new(),
+        let dir = tempfile::tempdir()?;
+        let settings = LocalSettings {
+            request_timeout: Duration::from_secs(2),
             snapshot_after_entries,
+            ..LocalSettings::default()
         };
-        let initial: BTreeMap<NodeId, String> = (1..=size).map(|id| (id, addr(id))).collect();
-        let opened =
-            futures::future::join_all((1..=size).map(|id| cluster.open(id, initial.clone()))).await;
-        for (id, result) in (1..=size).zip(opened) {
-            let (dir, store) = result?;
-            cluster.dirs.insert(id, dir);
-            cluster.members.insert(id, store);
-        }
-        cluster.leader().await?;
-        Ok(cluster)
-    }
-
-    fn open(
-        &self,
-        id: NodeId,
-        initial: BTreeMap<NodeId, String>,
-    ) -> impl Future<Output = Result<(TempDir, Embedded)>> + use<> {
-        let net = self.net.clone();
-        let snapshot_after_entries = self.snapshot_after_entries;
-        async move {
-            let dir = tempfile::tempdir()?;
-            let store = open_in(
-                &net,
-                id,
-                dir.path().to_path_buf(),
-                initial,
-                snapshot_after_entries,
-            )
-            .await?;
-            Ok((dir, store))
-        }
-    }
-
-    fn member(&self, id: NodeId) -> &Embedded {
-        &self.members[&id]
-    }
-
-    /// Waits until the running members agree on one leader.
-    async fn leader(&self) -> Result<NodeId> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            let leaders: BTreeSet<Option<NodeId>> = self
-                .members
-                .values()
-                .map(|m| m.member().metrics().current_leader)
-                .collect();
-            if let [Some(leader)] = leaders.iter().copied().collect::<Vec<_>>()[..]
-                && self.members.contains_key(&leader)
-                && self.members[&leader].member().is_leader()
-            {
-                return Ok(leader);
-            }
-            if tokio::time::Instant::now() > deadline {
-                bail!("no agreed leader within 10 s: {leaders:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let inner = LocalCluster::start(dir.path(), size, settings).await?;
+        Ok(Self { inner, _dir: dir })
     }
 
     fn follower(&self, leader: NodeId) -> NodeId {
-        *self
-            .members
-            .keys()
-            .find(|&&id| id != leader)
-            .expect("a follower")
-    }
-
-    /// Stops a member as a crash would (its directory stays).
-    async fn stop(&mut self, id: NodeId) {
-        if let Some(store) = self.members.remove(&id) {
-            store.close().await;
-        }
-    }
-
-    /// Starts a stopped member again from its directory.
-    async fn restart(&mut self, id: NodeId) -> Result<()> {
-        let dir = self.dirs[&id].path().to_path_buf();
-        let store = open_in(
-            &self.net,
-            id,
-            dir,
-            BTreeMap::new(),
-            self.snapshot_after_entries,
-        )
-        .await?;
-        self.members.insert(id, store);
-        Ok(())
+        self.follower_of(leader).expect("a follower")
     }
 }
 
-async fn open_in(
-    net: &Arc<Local>,
-    id: NodeId,
-    dir: PathBuf,
-    initial: BTreeMap<NodeId, String>,
-    snapshot_after_entries: u64,
-) -> Result<Embedded> {
-    let mut config = EmbeddedConfig::new(dir);
-    config.timings = FAST;
-    config.request_timeout = Duration::from_secs(2);
-    config.snapshot_after_entries = snapshot_after_entries;
-    config.cluster = Some(ClusterConfig {
-        id,
-        initial_members: initial,
-        transport: net.endpoint(id),
-    });
-    let store = Embedded::open(config).await.context("open member")?;
-    net.register(id, Arc::downgrade(&store.handler()));
-    Ok(store)
+fn addr(id: NodeId) -> String {
+    LocalCluster::address(id)
 }
 
 fn key(n: usize) -> Vec<u8> {
@@ -204,7 +103,7 @@ async fn writes_to_any_member_reach_every_member() -> Result<()> {
         "{lost:?}"
     );
 
-    for (id, store) in &cluster.members {
+    for (id, store) in cluster.members() {
         assert_eq!(
             value_at(store, 1).await?.as_deref(),
             Some(&b"a"[..]),
@@ -224,7 +123,7 @@ async fn writes_to_any_member_reach_every_member() -> Result<()> {
     // A lease granted through a follower is renewed through another.
     let lease = cluster.member(follower).grant_lease(60).await?;
     let other = *cluster
-        .members
+        .members()
         .keys()
         .find(|&&id| id != leader && id != follower)
         .expect("a third member");
@@ -297,7 +196,7 @@ async fn an_isolated_leader_refuses_writes_and_the_majority_goes_on() -> Result<
 
     // The majority elects a leader and goes on.
     let majority: Vec<NodeId> = cluster
-        .members
+        .members()
         .keys()
         .copied()
         .filter(|&id| id != old)
@@ -325,7 +224,7 @@ async fn an_isolated_leader_refuses_writes_and_the_majority_goes_on() -> Result<
     cluster.net.heal();
     let leader = cluster.leader().await?;
     assert_ne!(leader, old, "the healed member rejoins as a follower");
-    for (id, store) in &cluster.members {
+    for (id, store) in cluster.members() {
         let keys = keys_on(store).await?;
         assert_eq!(
             keys,
@@ -425,9 +324,7 @@ async fn members_are_added_promoted_and_removed() -> Result<()> {
             .await?;
     }
     // A fourth member starts empty and waits to be added.
-    let (dir, fourth) = cluster.open(4, BTreeMap::new()).await?;
-    cluster.dirs.insert(4, dir);
-    cluster.members.insert(4, fourth);
+    cluster.join(4).await?;
     // Asked of a follower: forwarded to the leader.
     let follower = *[1, 2, 3]
         .iter()
@@ -512,7 +409,7 @@ async fn slow_links_cost_latency_not_leadership() -> Result<()> {
         per_write >= Duration::from_millis(60),
         "a forwarded write needs at least one round trip to the leader: {per_write:?}"
     );
-    for store in cluster.members.values() {
+    for store in cluster.members().values() {
         assert_eq!(keys_on(store).await?.len(), 20);
     }
     let metrics = cluster.member(leader).member().metrics();

@@ -6,6 +6,7 @@
 //! - [`state_machine`]: committed entries applied to the engine; snapshots.
 //! - [`transport`]: the messages between members and the seam that carries
 //!   them ([`transport::Local`] in one process, gRPC between machines).
+//! - [`local_cluster`]: a whole cluster in one process, for tests.
 //! - [`Member`]: one running member — proposes writes (forwarding them to
 //!   the leader when it is not), answers linearizable reads, changes the
 //!   membership, and serves its peers' RPCs.
@@ -17,6 +18,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod grpc;
+pub mod local_cluster;
 pub mod log_store;
 pub mod state_machine;
 pub mod transport;

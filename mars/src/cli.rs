@@ -207,8 +207,9 @@ impl RaftArgs {
     }
 }
 
-/// `3=10.0.0.3:2380`
-fn parse_peer(text: &str) -> Result<(u64, String), String> {
+/// `3=10.0.0.3:2380`: a member's id and Raft address (`--peers`,
+/// `mars cluster add`).
+pub(crate) fn parse_peer(text: &str) -> Result<(u64, String), String> {
     let (id, addr) = text
         .split_once('=')
         .ok_or_else(|| format!("invalid peer {text:?}: use ID=HOST:PORT, e.g. 1=10.0.0.1:2380"))?;

@@ -34,25 +34,13 @@ pub enum ClusterCommand {
     /// Add a learner `ID=HOST:PORT` (start it first with no --peers); it
     /// receives the log and is returned once it has caught up.
     Add {
-        #[arg(value_parser = parse_member)]
+        #[arg(value_parser = crate::cli::parse_peer)]
         member: (NodeId, String),
     },
     /// Make a caught-up learner a voter.
     Promote { id: NodeId },
     /// Remove a member (voter or learner).
     Remove { id: NodeId },
-}
-
-fn parse_member(text: &str) -> Result<(NodeId, String), String> {
-    let (id, addr) = text
-        .split_once('=')
-        .ok_or_else(|| format!("invalid member {text:?}: use ID=HOST:PORT"))?;
-    let id = id
-        .parse()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| format!("invalid member {text:?}: the id must be a positive integer"))?;
-    Ok((id, addr.to_string()))
 }
 
 pub async fn run(args: ClusterArgs) -> anyhow::Result<()> {

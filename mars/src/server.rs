@@ -72,9 +72,10 @@ pub async fn start(args: &ServerArgs) -> anyhow::Result<Running> {
     config.snapshot_after_entries = args.raft.snapshot_count;
     let raft = match (&args.raft.node_id, &args.raft.raft_listen) {
         (Some(id), Some(listen)) => {
-            let (listener, local) = mars_store::raft::grpc::bind(listen)
+            let listener = TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("cannot listen on --raft-listen {listen}"))?;
+            let local = listener.local_addr()?;
             let initial: BTreeMap<u64, String> = args.raft.peers.iter().cloned().collect();
             if !initial.is_empty() && !initial.contains_key(id) {
                 anyhow::bail!("--peers must include this member (--node-id {id})");

@@ -4,7 +4,6 @@
 //! [`PeerTls`], members speak mutual TLS, as etcd's `--peer-*` flags do.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -195,11 +194,4 @@ pub async fn serve(
         .add_service(service)
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
-}
-
-/// Binds the Raft listener (so a taken port fails at start, clearly).
-pub async fn bind(addr: &str) -> std::io::Result<(TcpListener, SocketAddr)> {
-    let listener = TcpListener::bind(addr).await?;
-    let local = listener.local_addr()?;
-    Ok((listener, local))
 }

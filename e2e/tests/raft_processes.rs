@@ -28,6 +28,11 @@ const WRITERS: usize = 24;
 const OP_TIMEOUT: Duration = Duration::from_secs(10);
 const PREFIX: &str = "/raft/";
 
+/// A free Raft port for each of members 1, 2 and 3.
+fn free_raft_ports() -> anyhow::Result<BTreeMap<u64, u16>> {
+    (1..=3).map(|id| Ok((id, free_port()?))).collect()
+}
+
 struct Members {
     servers: BTreeMap<u64, MarsServer>,
     raft_ports: BTreeMap<u64, u16>,
@@ -39,24 +44,32 @@ impl Members {
     }
 
     fn start_with(extra: &[String]) -> anyhow::Result<Self> {
-        let raft_ports: BTreeMap<u64, u16> = (1..=3)
-            .map(|id| Ok((id, free_port()?)))
-            .collect::<anyhow::Result<_>>()?;
+        let raft_ports = free_raft_ports()?;
         let peers = raft_ports
             .iter()
             .map(|(id, port)| format!("{id}=127.0.0.1:{port}"))
             .collect::<Vec<_>>()
             .join(",");
+        Self::start_on(raft_ports, |_| peers.clone(), extra)
+    }
+
+    /// Starts a member per Raft port, member `id` bootstrapped with
+    /// `peers_for(id)` as its `--peers`.
+    fn start_on(
+        raft_ports: BTreeMap<u64, u16>,
+        peers_for: impl Fn(u64) -> String,
+        extra: &[String],
+    ) -> anyhow::Result<Self> {
         let mut servers = BTreeMap::new();
-        for (id, port) in &raft_ports {
+        for (&id, port) in &raft_ports {
             let flags = [
                 format!("--node-id={id}"),
                 format!("--raft-listen=127.0.0.1:{port}"),
-                format!("--peers={peers}"),
+                format!("--peers={}", peers_for(id)),
                 format!("--name=member-{id}"),
             ];
             let flags: Vec<&str> = flags.iter().chain(extra).map(String::as_str).collect();
-            servers.insert(*id, MarsServer::store_only_with(&flags)?);
+            servers.insert(id, MarsServer::store_only_with(&flags)?);
         }
         Ok(Self {
             servers,
@@ -92,6 +105,28 @@ async fn leader(url: &str) -> anyhow::Result<u64> {
         }
         if Instant::now() > deadline {
             bail!("{url} reports no leader after 20 s");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until `url`'s member names a leader other than `old`, and
+/// returns it; `what` says what failed to happen.
+async fn leader_other_than(
+    url: &str,
+    old: u64,
+    within: Duration,
+    what: &str,
+) -> anyhow::Result<u64> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Ok(l) = leader(url).await
+            && l != old
+        {
+            return Ok(l);
+        }
+        if Instant::now() > deadline {
+            bail!("{what}");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -377,18 +412,8 @@ async fn acknowledged_writes_survive_killing_the_leader_and_a_follower() -> anyh
     let frozen_url = members.servers[&frozen].url();
     members.servers[&frozen].signal("STOP")?;
     let others: Vec<&String> = urls.iter().filter(|u| **u != frozen_url).collect();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(l) = leader(others[0]).await
-            && l != frozen
-        {
-            break;
-        }
-        if Instant::now() > deadline {
-            bail!("no new leader while {frozen} was frozen");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let what = format!("no new leader while {frozen} was frozen");
+    leader_other_than(others[0], frozen, Duration::from_secs(20), &what).await?;
     wait_for_acks(
         &load,
         load.acked_count() + 200,
@@ -397,13 +422,8 @@ async fn acknowledged_writes_survive_killing_the_leader_and_a_follower() -> anyh
     .await?;
     members.servers[&frozen].signal("CONT")?;
     // Until it hears the new term it may still think it leads.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while leader(&frozen_url).await? == frozen {
-        if Instant::now() > deadline {
-            bail!("the thawed member {frozen} still thinks it leads");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let what = format!("the thawed member {frozen} still thinks it leads");
+    leader_other_than(&frozen_url, frozen, Duration::from_secs(10), &what).await?;
     wait_for_acks(&load, load.acked_count() + 200, "after the thaw").await?;
 
     let acked = load.finish().await;
@@ -684,41 +704,24 @@ impl Drop for Links {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_isolated_leader_acknowledges_nothing_and_the_cluster_heals() -> anyhow::Result<()> {
-    let raft_ports: BTreeMap<u64, u16> = (1..=3)
-        .map(|id| Ok((id, free_port()?)))
-        .collect::<anyhow::Result<_>>()?;
+    let raft_ports = free_raft_ports()?;
     let links = Links::start(&raft_ports).await?;
-    let mut servers = BTreeMap::new();
-    for (&id, &port) in &raft_ports {
-        let flags = [
-            format!("--node-id={id}"),
-            format!("--raft-listen=127.0.0.1:{port}"),
-            format!("--peers={}", links.peers_for(id, &raft_ports)),
-        ];
-        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-        servers.insert(id, MarsServer::store_only_with(&flags)?);
-    }
-    let urls: Vec<String> = servers.values().map(MarsServer::url).collect();
+    let members = Members::start_on(
+        raft_ports.clone(),
+        |id| links.peers_for(id, &raft_ports),
+        &[],
+    )?;
+    let urls = members.urls();
     let old = leader(&urls[0]).await?;
-    let old_url = servers[&old].url();
+    let old_url = members.servers[&old].url();
 
     // Clients everywhere, the isolated leader included.
     let load = Load::start(urls.clone());
     wait_for_acks(&load, 200, "before the partition").await?;
     links.isolate(old);
     let others: Vec<&String> = urls.iter().filter(|u| **u != old_url).collect();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let new = loop {
-        if let Ok(l) = leader(others[0]).await
-            && l != old
-        {
-            break l;
-        }
-        if Instant::now() > deadline {
-            bail!("the majority elected no leader");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let what = "the majority elected no leader";
+    let new = leader_other_than(others[0], old, Duration::from_secs(20), what).await?;
     let during = load.acked_count();
     wait_for_acks(&load, during + 300, "on the majority side").await?;
 
@@ -735,13 +738,8 @@ async fn an_isolated_leader_acknowledges_nothing_and_the_cluster_heals() -> anyh
     );
 
     links.heal();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while leader(&old_url).await? == old {
-        if Instant::now() > deadline {
-            bail!("the healed member {old} still thinks it leads");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let what = format!("the healed member {old} still thinks it leads");
+    leader_other_than(&old_url, old, Duration::from_secs(20), &what).await?;
     wait_for_acks(&load, load.acked_count() + 200, "after healing").await?;
     let acked = load.finish().await;
     assert!(

@@ -383,9 +383,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                 let index = entry.log_id.index;
                 let record = Record::Entry(entry);
                 frame(&record, &mut framed).map_err(|e| write_error(&e))?;
-                if let Record::Entry(entry) = record {
-                    contents.replay(Record::Entry(entry));
-                }
+                contents.replay(record);
                 max_index = Some(index);
             }
         }

@@ -625,6 +625,9 @@ async fn batch_proposals(
         if batch.is_empty() {
             continue;
         }
+        // Raft takes the commands; the proposals keep theirs in case the
+        // batch must go to the leader instead (keys and values are shared
+        // `Bytes`, so the copy is of the message structure only).
         let commands: Vec<Command> = batch.iter().map(|p| p.command.clone()).collect();
         let leader = match raft.client_write(Logged(commands)).await {
             Ok(written) => {

@@ -562,52 +562,54 @@ impl Embedded {
     /// The cluster's members, as `member list` shows them. Client URLs are
     /// known for this member only.
     pub fn members(&self) -> Vec<crate::pb::etcdserverpb::Member> {
-        let metrics = self.member.metrics();
-        let membership = metrics.membership_config.membership();
-        membership
-            .nodes()
-            .map(|(&id, node)| crate::pb::etcdserverpb::Member {
-                id,
-                name: if id == self.core.member_id {
-                    self.config.name.clone()
-                } else {
-                    format!("member-{id:x}")
-                },
-                peer_ur_ls: match &self.config.cluster {
-                    Some(_) => vec![node.addr.clone()],
-                    None => Vec::new(),
-                },
-                client_ur_ls: if id == self.core.member_id {
-                    self.config.client_urls.clone()
-                } else {
-                    Vec::new()
-                },
-                is_learner: !membership.voter_ids().any(|v| v == id),
+        let cluster = self.member.status();
+        let mut members: Vec<_> = cluster
+            .voters
+            .into_iter()
+            .map(|m| (m, false))
+            .chain(cluster.learners.into_iter().map(|m| (m, true)))
+            .map(|((id, addr), is_learner)| {
+                let this = id == self.core.member_id;
+                crate::pb::etcdserverpb::Member {
+                    id,
+                    name: if this {
+                        self.config.name.clone()
+                    } else {
+                        format!("member-{id:x}")
+                    },
+                    peer_ur_ls: match &self.config.cluster {
+                        Some(_) => vec![addr],
+                        None => Vec::new(),
+                    },
+                    client_ur_ls: if this {
+                        self.config.client_urls.clone()
+                    } else {
+                        Vec::new()
+                    },
+                    is_learner,
+                }
             })
-            .collect()
+            .collect();
+        members.sort_by_key(|m| m.id);
+        members
     }
 
     /// etcd `Status`, from this member's Raft view.
     pub fn status(&self) -> StatusResponse {
         let revision = self.revision();
-        let metrics = self.member.metrics();
+        let cluster = self.member.status();
         let size = disk_bytes(&self.config.data_dir.join("raft")) as i64;
-        let is_learner = !metrics
-            .membership_config
-            .membership()
-            .voter_ids()
-            .any(|v| v == self.core.member_id);
         StatusResponse {
             header: Some(self.core.header(revision)),
             version: ETCD_VERSION.into(),
             db_size: size,
-            leader: metrics.current_leader.unwrap_or(0),
-            raft_index: metrics.last_log_index.unwrap_or(0),
-            raft_term: metrics.current_term,
-            raft_applied_index: metrics.last_applied.map_or(0, |l| l.index),
+            leader: cluster.leader.unwrap_or(0),
+            raft_index: cluster.last_log_index,
+            raft_term: cluster.term,
+            raft_applied_index: cluster.applied_index,
             errors: Vec::new(),
             db_size_in_use: size,
-            is_learner,
+            is_learner: !cluster.voters.iter().any(|(id, _)| *id == cluster.id),
         }
     }
 }

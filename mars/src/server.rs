@@ -80,21 +80,21 @@ pub async fn start(args: &ServerArgs) -> anyhow::Result<Running> {
             if !initial.is_empty() && !initial.contains_key(id) {
                 anyhow::bail!("--peers must include this member (--node-id {id})");
             }
+            let tls = args.raft.tls()?;
             config.cluster = Some(ClusterConfig {
                 id: *id,
                 initial_members: initial,
-                transport: mars_store::raft::grpc::GrpcTransport::new(args.raft.tls()?),
+                transport: mars_store::raft::grpc::GrpcTransport::new(tls.clone()),
             });
             tracing::info!(member = id, raft = %local, "replicated store: serving Raft");
-            Some(listener)
+            Some((listener, tls))
         }
         _ => None,
     };
     let store = Embedded::open(config).await?;
     let (raft_stop, raft_stopped) = tokio::sync::oneshot::channel::<()>();
-    if let Some(listener) = raft {
+    if let Some((listener, tls)) = raft {
         let handler = store.handler();
-        let tls = args.raft.tls()?;
         tokio::spawn(async move {
             let stopped = async {
                 let _ = raft_stopped.await;

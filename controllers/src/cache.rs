@@ -1,16 +1,229 @@
-//! Local caches of API objects, kept current by a watch: what every
-//! controller reads instead of listing on each sync.
+//! Local caches of API objects, kept current by one watch per kind and
+//! shared by every controller of the process (client-go's shared
+//! informers): what every controller reads instead of listing on each
+//! sync, and what triggers their reconciles.
+//!
+//! One watch per kind, not one per controller: each extra watch of every
+//! pod is another copy of every pod in memory, another encoding of every
+//! pod change on the server and another decoding of it here, and with
+//! 10,000 pods changing three times each that was most of the controllers'
+//! CPU.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use futures::StreamExt;
+use futures::channel::mpsc;
+use futures::{Stream, StreamExt};
+use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Api;
-use kube::runtime::reflector::{self, Store};
+use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 
-/// A cache of every object `api` reaches, filled by a watch that runs in
-/// its own task (restarting with backoff); `who` names it in the logs.
+use crate::pods;
+
+/// What a cached object is filed under: the uid of its controller, or, for
+/// an object no controller owns, its namespace (orphans are what a
+/// controller may adopt).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Owner {
+    Controller(String),
+    Orphan(String),
+}
+
+impl Owner {
+    fn of(meta: &ObjectMeta) -> Self {
+        match pods::controller_of(meta) {
+            Some(r) => Owner::Controller(r.uid.clone()),
+            None => Owner::Orphan(meta.namespace.clone().unwrap_or_default()),
+        }
+    }
+}
+
+/// The objects of one kind: a [`Store`] for lookups by name, an index by
+/// controller, and a stream of changes for each subscriber.
+pub struct Informer<K: kube::Resource<DynamicType = ()> + 'static> {
+    store: Store<K>,
+    state: Arc<Mutex<Fanout<K>>>,
+}
+
+impl<K: kube::Resource<DynamicType = ()>> Clone for Informer<K> {
+    fn clone(&self) -> Self {
+        Self {
+            store: self.store.clone(),
+            state: self.state.clone(),
+        }
+    }
+}
+
+/// What the watch task updates besides the store, under one lock so a new
+/// subscriber sees every object exactly once: either in its first batch
+/// or as a change after it.
+struct Fanout<K: kube::Resource<DynamicType = ()> + 'static> {
+    ready: bool,
+    subscribers: Vec<mpsc::UnboundedSender<Arc<K>>>,
+    by_owner: HashMap<Owner, HashMap<ObjectRef<K>, Arc<K>>>,
+    owner_of: HashMap<ObjectRef<K>, Owner>,
+}
+
+impl<K: kube::Resource<DynamicType = ()> + Clone> Fanout<K> {
+    fn file(&mut self, key: ObjectRef<K>, object: Arc<K>) {
+        let owner = Owner::of(object.meta());
+        if let Some(old) = self.owner_of.insert(key.clone(), owner.clone())
+            && old != owner
+        {
+            self.unfile_from(&old, &key);
+        }
+        self.by_owner.entry(owner).or_default().insert(key, object);
+    }
+
+    fn unfile(&mut self, key: &ObjectRef<K>) -> Option<Arc<K>> {
+        let owner = self.owner_of.remove(key)?;
+        self.unfile_from(&owner, key)
+    }
+
+    fn unfile_from(&mut self, owner: &Owner, key: &ObjectRef<K>) -> Option<Arc<K>> {
+        let bucket = self.by_owner.get_mut(owner)?;
+        let object = bucket.remove(key);
+        if bucket.is_empty() {
+            self.by_owner.remove(owner);
+        }
+        object
+    }
+
+    fn tell(&mut self, object: &Arc<K>) {
+        self.subscribers
+            .retain(|tx| tx.unbounded_send(object.clone()).is_ok());
+    }
+}
+
+impl<K> Informer<K>
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    /// Starts watching every object `api` reaches, in a task of its own
+    /// that restarts the watch with backoff; `who` names it in the logs.
+    pub fn start(api: Api<K>, who: &'static str) -> Self {
+        let (store, writer) = reflector::store();
+        let state = Arc::new(Mutex::new(Fanout {
+            ready: false,
+            subscribers: Vec::new(),
+            by_owner: HashMap::new(),
+            owner_of: HashMap::new(),
+        }));
+        let informer = Self { store, state };
+        let task = informer.clone();
+        tokio::spawn(async move {
+            let mut writer = writer;
+            let mut events =
+                std::pin::pin!(watcher(api, watcher::Config::default()).default_backoff());
+            while let Some(event) = events.next().await {
+                match event {
+                    Ok(event) => task.apply(&mut writer, event),
+                    Err(error) => tracing::warn!(%error, "{who} watch"),
+                }
+            }
+        });
+        informer
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Fanout<K>> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn apply(&self, writer: &mut reflector::store::Writer<K>, event: watcher::Event<K>) {
+        let mut state = self.lock();
+        writer.apply_watcher_event(&event);
+        match event {
+            watcher::Event::Apply(object) => {
+                let key = ObjectRef::from_obj(&object);
+                let Some(stored) = self.store.get(&key) else {
+                    return;
+                };
+                state.file(key, stored.clone());
+                state.tell(&stored);
+            }
+            watcher::Event::Delete(object) => {
+                let key = ObjectRef::from_obj(&object);
+                state.unfile(&key);
+                state.tell(&Arc::new(object));
+            }
+            watcher::Event::Init | watcher::Event::InitApply(_) => {}
+            watcher::Event::InitDone => {
+                // A (re)list: the store now holds exactly what the list
+                // returned. Tell of everything in it, and of what vanished
+                // while the watch was down.
+                state.owner_of.clear();
+                let mut gone: HashMap<ObjectRef<K>, Arc<K>> = std::mem::take(&mut state.by_owner)
+                    .into_values()
+                    .flatten()
+                    .collect();
+                for object in self.store.state() {
+                    let key = ObjectRef::from_obj(object.as_ref());
+                    gone.remove(&key);
+                    state.file(key, object.clone());
+                    state.tell(&object);
+                }
+                for (key, last) in gone {
+                    tracing::debug!(object = %key, "gone while the watch was down");
+                    state.tell(&last);
+                }
+                state.ready = true;
+            }
+        }
+    }
+
+    /// The cache, for lookups by name and for `kube`'s controllers.
+    pub fn store(&self) -> Store<K> {
+        self.store.clone()
+    }
+
+    /// Every object that is cached, changed or deleted from now on, first
+    /// those already cached: the trigger stream of a controller
+    /// (`Controller::for_shared_stream`, `watches_shared_stream`).
+    pub fn changes(&self) -> impl Stream<Item = Arc<K>> + Send + 'static {
+        let (tx, rx) = mpsc::unbounded();
+        let mut state = self.lock();
+        if state.ready {
+            for object in self.store.state() {
+                let _ = tx.unbounded_send(object);
+            }
+        }
+        state.subscribers.push(tx);
+        rx
+    }
+
+    /// The objects whose controller (owner reference with `controller:
+    /// true`) has this uid.
+    pub fn controlled_by(&self, uid: &str) -> Vec<Arc<K>> {
+        self.filed_under(&Owner::Controller(uid.to_owned()))
+    }
+
+    /// The objects of a namespace that no controller owns.
+    pub fn orphans_in(&self, namespace: &str) -> Vec<Arc<K>> {
+        self.filed_under(&Owner::Orphan(namespace.to_owned()))
+    }
+
+    fn filed_under(&self, owner: &Owner) -> Vec<Arc<K>> {
+        self.lock()
+            .by_owner
+            .get(owner)
+            .map(|bucket| bucket.values().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// A cache of every object `api` reaches, for a controller that only reads
+/// it; `who` names it in the logs.
 pub fn watched<K>(api: Api<K>, who: &'static str) -> Store<K>
 where
     K: kube::Resource<DynamicType = ()>
@@ -21,53 +234,50 @@ where
         + Sync
         + 'static,
 {
-    let (reader, writer) = reflector::store();
-    let watch = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .reflect(writer)
-        .for_each(move |event| {
-            if let Err(error) = event {
-                tracing::warn!(%error, "{who} watch");
-            }
-            std::future::ready(())
-        });
-    tokio::spawn(watch);
-    reader
+    Informer::start(api, who).store()
 }
 
-/// The caches every controller of one process reads: one watch of all
-/// pods and one of all nodes, however many controllers need them (each
-/// extra watch of every pod is another copy of every pod in memory and
-/// another serialisation of every pod change on the server). A watch
-/// starts on first use.
+/// The informers every controller of one process shares; each starts on
+/// first use.
 #[derive(Clone)]
 pub struct Shared {
     client: kube::Client,
-    pods: Arc<OnceLock<Store<Pod>>>,
-    nodes: Arc<OnceLock<Store<Node>>>,
+    pods: Arc<OnceLock<Informer<Pod>>>,
+    nodes: Arc<OnceLock<Informer<Node>>>,
+    replicasets: Arc<OnceLock<Informer<ReplicaSet>>>,
 }
 
 impl Shared {
-    /// Caches over `client`, none started yet.
+    /// Informers over `client`, none started yet.
     pub fn new(client: kube::Client) -> Self {
         Self {
             client,
             pods: Arc::default(),
             nodes: Arc::default(),
+            replicasets: Arc::default(),
         }
     }
 
     /// Every pod of the cluster.
-    pub fn pods(&self) -> Store<Pod> {
+    pub fn pods(&self) -> Informer<Pod> {
         self.pods
-            .get_or_init(|| watched(Api::all(self.client.clone()), "shared pod cache"))
+            .get_or_init(|| Informer::start(Api::all(self.client.clone()), "shared pod informer"))
             .clone()
     }
 
     /// Every node of the cluster.
-    pub fn nodes(&self) -> Store<Node> {
+    pub fn nodes(&self) -> Informer<Node> {
         self.nodes
-            .get_or_init(|| watched(Api::all(self.client.clone()), "shared node cache"))
+            .get_or_init(|| Informer::start(Api::all(self.client.clone()), "shared node informer"))
+            .clone()
+    }
+
+    /// Every ReplicaSet of the cluster.
+    pub fn replicasets(&self) -> Informer<ReplicaSet> {
+        self.replicasets
+            .get_or_init(|| {
+                Informer::start(Api::all(self.client.clone()), "shared replicaset informer")
+            })
             .clone()
     }
 }

@@ -25,6 +25,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, ResourceExt};
 
+use crate::cache::Informer;
 use crate::claim;
 use crate::history;
 use crate::pods;
@@ -477,27 +478,26 @@ pub fn new_pod(ds: &DaemonSet, node: &str, hash: &str) -> Pod {
 
 struct Ctx {
     client: Client,
-    pods: Store<Pod>,
+    pods: Informer<Pod>,
     nodes: Store<Node>,
     expectations: Mutex<Expectations>,
 }
 
 /// Runs the controller until the future is dropped.
 pub async fn run(client: Client, caches: crate::cache::Shared) {
-    let pods_all: Api<Pod> = Api::all(client.clone());
-    let nodes_all: Api<Node> = Api::all(client.clone());
+    let nodes = caches.nodes();
     let ctx = Arc::new(Ctx {
         client: client.clone(),
         pods: caches.pods(),
-        nodes: caches.nodes(),
+        nodes: nodes.store(),
         expectations: Mutex::new(Expectations::default()),
     });
     let api: Api<DaemonSet> = Api::all(client);
     let controller = Controller::new(api, watcher::Config::default());
     let store = controller.store();
     controller
-        .owns(pods_all, watcher::Config::default())
-        .watches(nodes_all, watcher::Config::default(), move |_n: Node| {
+        .owns_shared_stream(ctx.pods.changes())
+        .watches_shared_stream(nodes.changes(), move |_n: Arc<Node>| {
             store
                 .state()
                 .iter()
@@ -514,19 +514,16 @@ async fn reconcile(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action, SyncErro
 }
 
 async fn sync_once(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action, SyncError> {
-    ctx.pods.wait_until_ready().await.ok();
+    ctx.pods.store().wait_until_ready().await.ok();
     ctx.nodes.wait_until_ready().await.ok();
     let ns = ds.namespace().unwrap_or_default();
     let name = ds.name_any();
     let key = format!("{ns}/{name}");
     let uid = ds.metadata.uid.clone().unwrap_or_default();
     let now = Timestamp::now();
-    let ns_pods: Vec<Arc<Pod>> = ctx
-        .pods
-        .state()
-        .into_iter()
-        .filter(|p| p.metadata.namespace.as_deref() == Some(ns.as_str()))
-        .collect();
+    // Its own pods and the orphans it may adopt: nothing else matters.
+    let mut ns_pods = ctx.pods.controlled_by(&uid);
+    ns_pods.extend(ctx.pods.orphans_in(&ns));
     let spec = ds.spec.as_ref();
     let owner = history::Owner::new(
         "DaemonSet",

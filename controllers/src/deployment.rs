@@ -15,12 +15,12 @@ use k8s_openapi::api::apps::v1::{
 use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, Time};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::Store;
 use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, ResourceExt};
 
+use crate::cache::Informer;
 use crate::pods;
 use crate::sync::{self, SyncError};
 
@@ -895,7 +895,8 @@ pub fn rollout_status(
 
 struct Ctx {
     client: Client,
-    pods: Store<Pod>,
+    pods: Informer<Pod>,
+    replicasets: Informer<ReplicaSet>,
 }
 
 /// Runs the controller until the future is dropped.
@@ -903,15 +904,13 @@ pub async fn run(client: Client, caches: crate::cache::Shared) {
     let ctx = Arc::new(Ctx {
         client: client.clone(),
         pods: caches.pods(),
+        replicasets: caches.replicasets(),
     });
-    Controller::new(
-        Api::<Deployment>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .owns(Api::<ReplicaSet>::all(client), watcher::Config::default())
-    .run(reconcile, sync::retry, ctx)
-    .for_each(sync::log_failure("deployment"))
-    .await;
+    Controller::new(Api::<Deployment>::all(client), watcher::Config::default())
+        .owns_shared_stream(ctx.replicasets.changes())
+        .run(reconcile, sync::retry, ctx)
+        .for_each(sync::log_failure("deployment"))
+        .await;
 }
 
 async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, SyncError> {
@@ -919,7 +918,8 @@ async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, SyncErro
 }
 
 async fn sync_once(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, SyncError> {
-    ctx.pods.wait_until_ready().await.ok();
+    ctx.pods.store().wait_until_ready().await.ok();
+    ctx.replicasets.store().wait_until_ready().await.ok();
     let ns = d.namespace().unwrap_or_default();
     let name = d.name_any();
     let d_uid = d.metadata.uid.clone().unwrap_or_default();
@@ -932,17 +932,22 @@ async fn sync_once(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, SyncErro
         // kube refuses to act on an empty selector (it would select all pods).
         return Ok(Action::await_change());
     }
-    // The ReplicaSets are read from the API, not from a cache: a sync
-    // triggered by a ReplicaSet event must see that event's state (a
-    // second watch's cache may not have it yet, and nothing would trigger
-    // the sync again once it does).
+    // The ReplicaSets come from the informer whose changes trigger this
+    // controller, so a sync triggered by a ReplicaSet event sees at least
+    // that event's state.
     let mut owned = Vec::new();
-    for rs in rs_api.list(&ListParams::default()).await?.items {
+    let candidates = ctx
+        .replicasets
+        .controlled_by(&d_uid)
+        .into_iter()
+        .chain(ctx.replicasets.orphans_in(&ns));
+    for rs in candidates {
         if rs.metadata.namespace.as_deref() != Some(ns.as_str())
             || rs.metadata.deletion_timestamp.is_some()
         {
             continue;
         }
+        let rs = ReplicaSet::clone(&rs);
         match pods::controller_of(&rs.metadata) {
             Some(r) if r.uid == d_uid => owned.push(rs),
             None if d.metadata.deletion_timestamp.is_none()
@@ -979,10 +984,11 @@ async fn sync_once(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, SyncErro
             })
             .filter_map(|rs| rs.metadata.uid.clone())
             .collect();
-        ctx.pods.state().iter().any(|p| {
-            p.metadata.namespace.as_deref() == Some(ns.as_str())
-                && pods::controller_of(&p.metadata).is_some_and(|r| old_uids.contains(&r.uid))
-                && !matches!(pods::phase(p), "Succeeded" | "Failed")
+        old_uids.iter().any(|uid| {
+            ctx.pods
+                .controlled_by(uid)
+                .iter()
+                .any(|p| !matches!(pods::phase(p), "Succeeded" | "Failed"))
         })
     };
     let plan = plan(&d, &owned, old_pods_running, now);

@@ -23,6 +23,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, ResourceExt};
 
+use crate::cache::Informer;
 use crate::pods;
 use crate::sync::{self, SyncError};
 
@@ -478,13 +479,13 @@ struct Ctx {
 
 /// Runs the controller until the future is dropped.
 pub async fn run(client: Client, caches: crate::cache::Shared) {
-    let pods_all: Api<Pod> = Api::all(client.clone());
-    let slices_all: Api<EndpointSlice> = Api::all(client.clone());
+    let pods = caches.pods();
+    let slices = Informer::start(Api::all(client.clone()), "endpointslice: slice");
     let ctx = Arc::new(Ctx {
         client: client.clone(),
-        pods: caches.pods(),
-        nodes: caches.nodes(),
-        slices: crate::cache::watched(slices_all.clone(), "endpointslice: slice"),
+        pods: pods.store(),
+        nodes: caches.nodes().store(),
+        slices: slices.store(),
         endpoints: crate::cache::watched(Api::all(client.clone()), "endpointslice: endpoints"),
     });
     let svc_api: Api<Service> = Api::all(client.clone());
@@ -493,23 +494,19 @@ pub async fn run(client: Client, caches: crate::cache::Shared) {
     let slice_store = ctx.slices.clone();
     tokio::spawn(sweep_orphan_endpoints(ctx.clone(), svc_store.clone()));
     controller
-        .watches(pods_all, watcher::Config::default(), move |pod: Pod| {
+        .watches_shared_stream(pods.changes(), move |pod: Arc<Pod>| {
             pod_to_services(&svc_store, &slice_store, &pod)
         })
-        .watches(
-            slices_all,
-            watcher::Config::default(),
-            |s: EndpointSlice| {
-                let l = s.metadata.labels.as_ref();
-                let name = l.and_then(|l| l.get(SERVICE_NAME_LABEL));
-                let ours =
-                    l.and_then(|l| l.get(MANAGED_BY_LABEL)).map(String::as_str) == Some(MANAGED_BY);
-                match (name, ours, s.metadata.namespace.as_deref()) {
-                    (Some(n), true, Some(ns)) => Some(ObjectRef::new(n).within(ns)),
-                    _ => None,
-                }
-            },
-        )
+        .watches_shared_stream(slices.changes(), |s: Arc<EndpointSlice>| {
+            let l = s.metadata.labels.as_ref();
+            let name = l.and_then(|l| l.get(SERVICE_NAME_LABEL));
+            let ours =
+                l.and_then(|l| l.get(MANAGED_BY_LABEL)).map(String::as_str) == Some(MANAGED_BY);
+            match (name, ours, s.metadata.namespace.as_deref()) {
+                (Some(n), true, Some(ns)) => Some(ObjectRef::new(n).within(ns)),
+                _ => None,
+            }
+        })
         .run(reconcile, sync::retry, ctx)
         .for_each(sync::log_failure("endpointslice"))
         .await;

@@ -16,12 +16,13 @@ use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::{Job, JobCondition, JobStatus, UncountedTerminatedPods};
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, ObjectFieldSelector, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams, PropagationPolicy};
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams, PropagationPolicy};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, ResourceExt};
 
+use crate::cache::Informer;
 use crate::pods;
 use crate::replicaset::Expectations;
 use crate::sync::{self, SyncError};
@@ -612,23 +613,24 @@ pub fn new_pod(job: &Job, index: Option<i32>) -> Pod {
 
 struct Ctx {
     client: Client,
+    pods: Informer<Pod>,
     expectations: Mutex<Expectations>,
 }
 
 /// Runs the controller until the future is dropped.
 pub async fn run(client: Client, caches: crate::cache::Shared) {
-    let pods_all: Api<Pod> = Api::all(client.clone());
-    let reader = caches.pods();
+    let pods = caches.pods();
     let ctx = Arc::new(Ctx {
         client: client.clone(),
+        pods: pods.clone(),
         expectations: Mutex::new(Expectations::default()),
     });
     let jobs_api: Api<Job> = Api::all(client.clone());
     let controller = Controller::new(jobs_api, watcher::Config::default());
     let job_store = controller.store();
-    tokio::spawn(orphan_sweeper(client.clone(), reader, job_store));
+    tokio::spawn(orphan_sweeper(client.clone(), pods.store(), job_store));
     controller
-        .watches(pods_all, watcher::Config::default(), |pod: Pod| {
+        .watches_shared_stream(pods.changes(), |pod: Arc<Pod>| {
             let ns = pod.metadata.namespace.clone().unwrap_or_default();
             pods::controller_of(&pod.metadata)
                 .filter(|r| r.kind == "Job")
@@ -700,18 +702,10 @@ async fn sync_once(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action, SyncError> {
     let job_uid = uid(&job.metadata);
     let now = Timestamp::now();
     let pods_api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
-    // A fresh list, not the watch cache: the trigger may have come from a
-    // watch event the cache has not seen yet, and a missed finish would
-    // leave the Job waiting with no further event.
-    let lp = ListParams::default().labels(&format!("batch.kubernetes.io/controller-uid={job_uid}"));
-    let all: Vec<Arc<Pod>> = pods_api
-        .list(&lp)
-        .await?
-        .items
-        .into_iter()
-        .filter(|p| pods::controller_of(&p.metadata).is_some_and(|r| r.uid == job_uid))
-        .map(Arc::new)
-        .collect();
+    // The informer whose changes trigger this controller: a sync triggered
+    // by a pod event sees at least that event's state.
+    ctx.pods.store().wait_until_ready().await.ok();
+    let all = ctx.pods.controlled_by(&job_uid);
     let may_act = ctx
         .expectations
         .lock()

@@ -286,12 +286,12 @@ pub fn disruption_conditions(pod: &Pod, now: Timestamp) -> Option<Vec<PodConditi
 /// kube-controller-manager's `--node-monitor-grace-period`
 /// ([`NODE_MONITOR_GRACE_PERIOD`] by default).
 pub async fn run(client: Client, caches: crate::cache::Shared, grace: Duration) {
-    let nodes = caches.nodes();
+    let nodes = caches.nodes().store();
     let leases = crate::cache::watched(
         Api::<Lease>::namespaced(client.clone(), LEASE_NAMESPACE),
         "nodelifecycle: lease",
     );
-    let pods = caches.pods();
+    let pods = caches.pods().store();
     let _ = nodes.wait_until_ready().await;
     let _ = leases.wait_until_ready().await;
     let _ = pods.wait_until_ready().await;

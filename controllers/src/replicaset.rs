@@ -13,11 +13,12 @@ use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetCondition, ReplicaSetStat
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::runtime::Controller;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, ResourceExt};
 
+use crate::cache::Informer;
 use crate::claim;
 use crate::pods;
 use crate::sync::{self, SyncError};
@@ -334,24 +335,22 @@ pub fn new_pod(rs: &ReplicaSet) -> Pod {
 
 struct Ctx {
     client: Client,
-    pods: Store<Pod>,
+    pods: Informer<Pod>,
     expectations: Mutex<Expectations>,
 }
 
 /// Runs the controller until the future is dropped.
 pub async fn run(client: Client, caches: crate::cache::Shared) {
-    let pods_all: Api<Pod> = Api::all(client.clone());
-    let reader = caches.pods();
+    let pods = caches.pods();
+    let replicasets = caches.replicasets();
     let ctx = Arc::new(Ctx {
-        client: client.clone(),
-        pods: reader,
+        client,
+        pods: pods.clone(),
         expectations: Mutex::new(Expectations::default()),
     });
-    let rs_api: Api<ReplicaSet> = Api::all(client);
-    let controller = Controller::new(rs_api, watcher::Config::default());
-    let rs_store = controller.store();
-    controller
-        .watches(pods_all, watcher::Config::default(), move |pod: Pod| {
+    let rs_store = replicasets.store();
+    Controller::for_shared_stream(replicasets.changes(), replicasets.store())
+        .watches_shared_stream(pods.changes(), move |pod: Arc<Pod>| {
             pod_to_replicasets(&rs_store, &pod)
         })
         .run(reconcile, sync::retry, ctx)
@@ -386,24 +385,16 @@ async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, SyncErr
 }
 
 async fn sync_once(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, SyncError> {
-    ctx.pods.wait_until_ready().await.ok();
+    ctx.pods.store().wait_until_ready().await.ok();
     let ns = rs.namespace().unwrap_or_default();
     let name = rs.name_any();
     let key = format!("{ns}/{name}");
     let now = Timestamp::now();
     // Only this ReplicaSet's pods and orphans can matter (the plan ignores
-    // pods another controller owns): filtering them out first keeps a
-    // sync's cost in proportion to its own pods, not to the namespace's.
-    let rs_uid = uid(&rs.metadata);
-    let ns_pods: Vec<Arc<Pod>> = ctx
-        .pods
-        .state()
-        .into_iter()
-        .filter(|p| {
-            p.metadata.namespace.as_deref() == Some(ns.as_str())
-                && pods::controller_of(&p.metadata).is_none_or(|r| r.uid == rs_uid)
-        })
-        .collect();
+    // pods another controller owns): the informer's index by controller
+    // keeps a sync's cost in proportion to its own pods.
+    let mut ns_pods = ctx.pods.controlled_by(uid(&rs.metadata));
+    ns_pods.extend(ctx.pods.orphans_in(&ns));
     let may_act = ctx
         .expectations
         .lock()

@@ -19,10 +19,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::{DeleteParams, ListParams, PostParams};
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::Store;
 use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, ResourceExt};
 
+use crate::cache::Informer;
 use crate::claim;
 use crate::history;
 use crate::pods;
@@ -470,20 +470,18 @@ pub fn new_claims(sts: &StatefulSet, ordinal: i32) -> Vec<PersistentVolumeClaim>
 
 struct Ctx {
     client: Client,
-    pods: Store<Pod>,
+    pods: Informer<Pod>,
 }
 
 /// Runs the controller until the future is dropped.
 pub async fn run(client: Client, caches: crate::cache::Shared) {
-    let pods_all: Api<Pod> = Api::all(client.clone());
-    let reader = caches.pods();
     let ctx = Arc::new(Ctx {
         client: client.clone(),
-        pods: reader,
+        pods: caches.pods(),
     });
     let api: Api<StatefulSet> = Api::all(client);
     Controller::new(api, watcher::Config::default())
-        .owns(pods_all, watcher::Config::default())
+        .owns_shared_stream(ctx.pods.changes())
         .run(reconcile, sync::retry, ctx)
         .for_each(sync::log_failure("statefulset"))
         .await;
@@ -524,22 +522,13 @@ async fn create_missing_claims(
 }
 
 async fn sync_once(sts: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Action, SyncError> {
-    ctx.pods.wait_until_ready().await.ok();
+    ctx.pods.store().wait_until_ready().await.ok();
     let ns = sts.namespace().unwrap_or_default();
     let name = sts.name_any();
     let uid = sts.metadata.uid.clone().unwrap_or_default();
     let now = Timestamp::now();
-    let ns_pods: Vec<Arc<Pod>> = ctx
-        .pods
-        .state()
-        .into_iter()
-        .filter(|p| p.metadata.namespace.as_deref() == Some(ns.as_str()))
-        .collect();
-    let mut owned: Vec<Arc<Pod>> = ns_pods
-        .iter()
-        .filter(|p| pods::controller_of(&p.metadata).is_some_and(|r| r.uid == uid))
-        .cloned()
-        .collect();
+    let mut owned = ctx.pods.controlled_by(&uid);
+    let orphans = ctx.pods.orphans_in(&ns);
     let spec = sts.spec.as_ref();
     let owner = history::Owner::new(
         "StatefulSet",
@@ -554,7 +543,7 @@ async fn sync_once(sts: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Action, SyncE
     owned.extend(
         claim::adopt_orphans(
             &Api::namespaced(ctx.client.clone(), &ns),
-            &ns_pods,
+            &orphans,
             owner.claim_selector.as_ref(),
             member,
             &owner.reference,

@@ -10,17 +10,39 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use tokio::task::JoinSet;
 
 use crate::cli::ComponentArgs;
+use crate::in_flight::InFlightLimit;
 
-/// A `kube::Client` for `kubeconfig` (its current context).
-pub async fn client(kubeconfig: &Path) -> anyhow::Result<kube::Client> {
+/// How many requests (watches aside) the controllers together, and the
+/// scheduler, each keep in flight: enough to keep two cores busy, few
+/// enough that neither buries the other's requests in the server's queue.
+const CONTROLLERS_IN_FLIGHT: usize = 64;
+const SCHEDULER_IN_FLIGHT: usize = 64;
+/// The simulated nodes bound their writes themselves.
+const AGENT_IN_FLIGHT: usize = 256;
+
+/// The client configuration `kubeconfig` (its current context) gives.
+pub async fn config(kubeconfig: &Path) -> anyhow::Result<kube::Config> {
     // kube's rustls needs a process-wide provider; the build has only ring.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let kubeconfig = Kubeconfig::read_from(kubeconfig)
         .with_context(|| format!("cannot read {}", kubeconfig.display()))?;
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+    kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
-        .context("cannot use the kubeconfig")?;
-    kube::Client::try_from(config).context("cannot make an API client")
+        .context("cannot use the kubeconfig")
+}
+
+/// A `kube::Client` with at most `in_flight` requests (watches aside)
+/// under way; each client has its own connections and its own bound.
+pub fn bounded_client(config: kube::Config, in_flight: usize) -> anyhow::Result<kube::Client> {
+    Ok(kube::client::ClientBuilder::try_from(config)
+        .context("cannot make an API client")?
+        .with_layer(&InFlightLimit::new(in_flight))
+        .build())
+}
+
+/// A `kube::Client` for `kubeconfig`, as a node agent uses it.
+pub async fn client(kubeconfig: &Path) -> anyhow::Result<kube::Client> {
+    bounded_client(config(kubeconfig).await?, AGENT_IN_FLIGHT)
 }
 
 /// The cluster CA (PEM) a kubeconfig trusts, if it names one inline.
@@ -40,12 +62,12 @@ pub fn cluster_ca(kubeconfig: &Path) -> Option<String> {
     String::from_utf8(pem).ok()
 }
 
-/// Starts what `args` selects; the tasks stop when the set is dropped.
-pub fn start(
-    client: &kube::Client,
-    ca_pem: Option<String>,
-    args: &ComponentArgs,
-) -> anyhow::Result<JoinSet<()>> {
+/// Starts what `args` selects, each kind of component with its own client
+/// of `kubeconfig`; the tasks stop when the set is dropped.
+pub async fn start(kubeconfig: &Path, args: &ComponentArgs) -> anyhow::Result<JoinSet<()>> {
+    let config = config(kubeconfig).await?;
+    let ca_pem = cluster_ca(kubeconfig);
+    let client = bounded_client(config.clone(), CONTROLLERS_IN_FLIGHT)?;
     let mut tasks = JoinSet::new();
     let controllers = mars_controllers::select(&args.controllers).map_err(anyhow::Error::msg)?;
     let context = mars_controllers::Context {
@@ -60,12 +82,14 @@ pub fn start(
     }
     if !args.disable_scheduler {
         tracing::info!("starting the scheduler");
-        tasks.spawn(mars_scheduler::run(client.clone()));
+        let client = bounded_client(config.clone(), SCHEDULER_IN_FLIGHT)?;
+        tasks.spawn(mars_scheduler::run(client));
     }
     if args.simulate_nodes > 0 {
         let simulation = simulation(args.simulate_nodes, &args.site, &args.node_name);
         tracing::info!(nodes = args.simulate_nodes, site = %args.site, "starting simulated nodes");
-        tasks.spawn(mars_node_agent::simulate::run(client.clone(), simulation));
+        let client = bounded_client(config, AGENT_IN_FLIGHT)?;
+        tasks.spawn(mars_node_agent::simulate::run(client, simulation));
     }
     Ok(tasks)
 }

@@ -9,4 +9,5 @@ pub mod bench_pods;
 pub mod cli;
 pub mod cluster;
 pub mod components;
+pub mod in_flight;
 pub mod server;

@@ -144,11 +144,7 @@ pub async fn start(args: &ServerArgs) -> anyhow::Result<Running> {
         )
     };
     let components = match &api {
-        Some(api) => {
-            let client = components::client(&api.kubeconfig).await?;
-            let ca = components::cluster_ca(&api.kubeconfig);
-            components::start(&client, ca, &args.components)?
-        }
+        Some(api) => components::start(&api.kubeconfig, &args.components).await?,
         None => tokio::task::JoinSet::new(),
     };
     Ok(Running {

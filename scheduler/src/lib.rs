@@ -67,6 +67,7 @@ pub async fn run_named(client: kube::Client, name: &str) {
         .default_backoff()
         .boxed();
     let mut state = State {
+        events: Events::start(client.clone()),
         client,
         name,
         cluster: Cluster::new(),
@@ -157,6 +158,7 @@ struct State {
     queue: Queue<(Arc<Pod>, PodInfo)>,
     sem: Arc<Semaphore>,
     tx: mpsc::UnboundedSender<Outcome>,
+    events: Events,
 }
 
 impl State {
@@ -241,11 +243,12 @@ impl State {
     }
 
     fn spawn_bind(&self, key: String, pod: Arc<Pod>, node: String) {
-        let (client, sem, tx, who) = (
+        let (client, sem, tx, who, events) = (
             self.client.clone(),
             self.sem.clone(),
             self.tx.clone(),
             self.name.clone(),
+            self.events.clone(),
         );
         tokio::spawn(async move {
             let _permit = sem.acquire().await;
@@ -277,7 +280,7 @@ impl State {
             let out = match res {
                 Ok(_) => {
                     let msg = format!("Successfully assigned {ns}/{name} to {node}");
-                    record_event(&client, &pod, &who, "Normal", "Scheduled", "Binding", &msg).await;
+                    events.record(&pod, &who, "Normal", "Scheduled", "Binding", &msg);
                     Outcome::Bound(key)
                 }
                 Err(kube::Error::Api(s)) if s.code == 409 || s.code == 404 => {
@@ -295,18 +298,16 @@ impl State {
 
     fn spawn_unschedulable(&self, pod: Arc<Pod>, msg: String) {
         let (client, sem, who) = (self.client.clone(), self.sem.clone(), self.name.clone());
+        self.events.record(
+            &pod,
+            &who,
+            "Warning",
+            "FailedScheduling",
+            "Scheduling",
+            &msg,
+        );
         tokio::spawn(async move {
             let _permit = sem.acquire().await;
-            record_event(
-                &client,
-                &pod,
-                &who,
-                "Warning",
-                "FailedScheduling",
-                "Scheduling",
-                &msg,
-            )
-            .await;
             let already = pod
                 .status
                 .as_ref()
@@ -337,19 +338,56 @@ impl State {
     }
 }
 
-async fn record_event(
-    client: &kube::Client,
-    pod: &Pod,
-    who: &str,
-    type_: &str,
-    reason: &str,
-    action: &str,
-    msg: &str,
-) {
+/// Events about pods, written in the background: a binding never waits
+/// for its event, and when the API cannot keep up the oldest unwritten
+/// events are kept and newer ones dropped (client-go's event broadcaster
+/// drops them the same way), so events never slow scheduling down.
+#[derive(Clone)]
+struct Events {
+    tx: mpsc::Sender<Event>,
+}
+
+/// Events waiting to be written before new ones are dropped.
+const EVENT_BACKLOG: usize = 1000;
+/// Event writes under way at once.
+const EVENT_WRITERS: usize = 8;
+
+impl Events {
+    fn start(client: kube::Client) -> Self {
+        let (tx, rx) = mpsc::channel::<Event>(EVENT_BACKLOG);
+        let writes = futures::stream::unfold(rx, |mut rx| async {
+            rx.recv().await.map(|event| (event, rx))
+        })
+        .map(move |event| {
+            let api = Api::<Event>::namespaced(
+                client.clone(),
+                event.metadata.namespace.as_deref().unwrap_or_default(),
+            );
+            async move {
+                if let Err(e) = api.create(&PostParams::default(), &event).await {
+                    tracing::debug!(error = %e, "could not record event");
+                }
+            }
+        })
+        .buffer_unordered(EVENT_WRITERS)
+        .for_each(|()| std::future::ready(()));
+        tokio::spawn(writes);
+        Self { tx }
+    }
+
+    fn record(&self, pod: &Pod, who: &str, type_: &str, reason: &str, action: &str, msg: &str) {
+        let event = pod_event(pod, who, type_, reason, action, msg);
+        if self.tx.try_send(event).is_err() {
+            tracing::debug!(reason, "event backlog full; event dropped");
+        }
+    }
+}
+
+fn pod_event(pod: &Pod, who: &str, type_: &str, reason: &str, action: &str, msg: &str) -> Event {
     let ns = pod.metadata.namespace.clone().unwrap_or_default();
     let name = pod.metadata.name.clone().unwrap_or_default();
     let now = jiff::Timestamp::now();
-    let ev = Event {
+    Event {
         metadata: ObjectMeta {
             name: Some(format!("{name}.{:x}", now.as_nanosecond())),
             namespace: Some(ns.clone()),
@@ -359,7 +397,7 @@ async fn record_event(
             api_version: Some("v1".into()),
             kind: Some("Pod".into()),
             name: Some(name),
-            namespace: Some(ns.clone()),
+            namespace: Some(ns),
             uid: pod.metadata.uid.clone(),
             resource_version: pod.metadata.resource_version.clone(),
             ..Default::default()
@@ -379,11 +417,5 @@ async fn record_event(
         event_time: Some(MicroTime(now)),
         count: Some(1),
         ..Default::default()
-    };
-    if let Err(e) = Api::<Event>::namespaced(client.clone(), &ns)
-        .create(&PostParams::default(), &ev)
-        .await
-    {
-        tracing::debug!(error = %e, "could not record event");
     }
 }

@@ -20,6 +20,7 @@ mod interned;
 pub mod namespace_cleanup;
 pub mod negotiation;
 pub mod openapi;
+pub mod projection;
 pub mod protobuf;
 pub mod registry;
 pub mod request;

@@ -10,6 +10,7 @@ use std::fmt;
 
 use serde_json::Value;
 
+use crate::projection::Projection;
 use crate::resources::ResourceDef;
 
 // ---------------------------------------------------------------------------
@@ -914,6 +915,46 @@ impl FieldSet {
     }
 }
 
+impl FieldSet {
+    /// Where in an object the fields of this set are read: what a
+    /// selector's [`Projection`] keeps.
+    fn paths(self) -> Vec<&'static str> {
+        let own: &[&'static str] = match self {
+            FieldSet::Meta => &[],
+            FieldSet::Pod => &[
+                "spec.nodeName",
+                "spec.restartPolicy",
+                "spec.schedulerName",
+                "spec.serviceAccountName",
+                "spec.hostNetwork",
+                "status.phase",
+                "status.podIP",
+                "status.podIPs",
+                "status.nominatedNodeName",
+            ],
+            FieldSet::Node => &["spec.unschedulable"],
+            FieldSet::Namespace => &["status.phase"],
+            FieldSet::Secret => &["type"],
+            FieldSet::Service => &["spec.clusterIP", "spec.type"],
+            FieldSet::ReplicationController => &["status.replicas"],
+            FieldSet::Job => &["status.succeeded"],
+            // Both Event shapes: the two versions share one cache.
+            FieldSet::Event | FieldSet::EventsV1Event => &[
+                "involvedObject",
+                "regarding",
+                "source",
+                "deprecatedSource",
+                "reportingComponent",
+                "reportingController",
+                "reason",
+                "type",
+            ],
+            FieldSet::Custom(fields) => fields,
+        };
+        META_FIELDS.iter().chain(own).copied().collect()
+    }
+}
+
 const META_FIELDS: &[&str] = &["metadata.name", "metadata.namespace"];
 const JOB_FIELDS: &[&str] = &["metadata.name", "metadata.namespace", "status.successful"];
 const POD_FIELDS: &[&str] = &[
@@ -991,6 +1032,8 @@ pub struct FieldSelector {
     terms: Vec<FieldTerm>,
     set: FieldSet,
     namespaced: bool,
+    /// What of an object [`FieldSelector::matches`] reads.
+    projection: Projection,
 }
 
 impl FieldSelector {
@@ -1017,10 +1060,24 @@ impl FieldSelector {
             })
             .collect::<Result<_, String>>()?;
         Ok(Self {
+            projection: Projection::of(set.paths()),
             terms,
             set,
             namespaced: resource.namespaced,
         })
+    }
+
+    /// What [`FieldSelector::matches`] needs of a stored object: the
+    /// selectable fields, decoded without the rest. Null if `raw` is not
+    /// JSON.
+    pub fn selectable(&self, raw: &[u8]) -> Value {
+        self.projection.decode(raw).unwrap_or(Value::Null)
+    }
+
+    /// Whether [`FieldSelector::selectable`] reads the same of an object
+    /// for both selectors (then one decoding serves both).
+    pub fn reads_like(&self, other: &FieldSelector) -> bool {
+        self.projection == other.projection
     }
 
     /// Whether `obj` matches.
@@ -1460,6 +1517,19 @@ mod tests {
         find_resource(group, version, plural).unwrap()
     }
 
+    /// Whether `selector` matches `obj`, checking that it reads the same
+    /// from the object's selectable fields alone (what watches decode).
+    fn matched(selector: &FieldSelector, obj: &Value) -> bool {
+        let whole = selector.matches(obj);
+        let raw = serde_json::to_vec(obj).unwrap();
+        assert_eq!(
+            selector.matches(&selector.selectable(&raw)),
+            whole,
+            "{selector:?} reads a field its projection leaves out"
+        );
+        whole
+    }
+
     fn pod() -> Value {
         json!({
             "metadata": {"name": "web-1", "namespace": "prod"},
@@ -1497,13 +1567,13 @@ mod tests {
         for (text, want) in cases {
             let selector =
                 FieldSelector::parse(pods, text).unwrap_or_else(|e| panic!("{text}: {e}"));
-            assert_eq!(selector.matches(&pod()), want, "{text}");
+            assert_eq!(matched(&selector, &pod()), want, "{text}");
         }
         let bare = json!({"metadata": {"name": "p"}});
         let host_network = FieldSelector::parse(pods, "spec.hostNetwork=false").unwrap();
-        assert!(host_network.matches(&bare), "hostNetwork defaults to false");
+        assert!(matched(&host_network, &bare), "hostNetwork defaults to false");
         let unscheduled = FieldSelector::parse(pods, "spec.nodeName=").unwrap();
-        assert!(unscheduled.matches(&bare), "missing compares as empty");
+        assert!(matched(&unscheduled, &bare), "missing compares as empty");
     }
 
     #[test]
@@ -1596,7 +1666,7 @@ mod tests {
         ];
         for (group, plural, text, obj, want) in cases {
             let selector = FieldSelector::parse(resource(group, plural), text).unwrap();
-            assert_eq!(selector.matches(obj), *want, "{plural}: {text}");
+            assert_eq!(matched(&selector, obj), *want, "{plural}: {text}");
         }
     }
 
@@ -1621,7 +1691,7 @@ mod tests {
             ("type=Warning", false),
         ] {
             assert_eq!(
-                FieldSelector::parse(events, text).unwrap().matches(&core),
+                matched(&FieldSelector::parse(events, text).unwrap(), &core),
                 want,
                 "{text}"
             );
@@ -1640,7 +1710,7 @@ mod tests {
             ("reason=Pulled", true),
         ] {
             assert_eq!(
-                FieldSelector::parse(events_v1, text).unwrap().matches(&v1),
+                matched(&FieldSelector::parse(events_v1, text).unwrap(), &v1),
                 want,
                 "{text}"
             );

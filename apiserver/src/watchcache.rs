@@ -7,7 +7,7 @@
 //! bytes once and shared by every watcher.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -18,6 +18,8 @@ use serde_json::Value;
 use tokio::sync::{Notify, broadcast, watch};
 
 use crate::encoding;
+use crate::projection::Projection;
+use crate::selectors::FieldSelector;
 
 /// How many recent events a cache keeps for watches that resume from a
 /// resource version.
@@ -69,6 +71,15 @@ impl CachedObject {
     pub fn value(&self) -> Value {
         encoding::decode(&self.raw, self.revision).unwrap_or(Value::Null)
     }
+
+    /// The object with only its `metadata` decoded (metadata-only lists
+    /// and watches, as the garbage collector makes).
+    pub fn metadata_only(&self) -> Value {
+        static METADATA: LazyLock<Projection> = LazyLock::new(|| Projection::of(["metadata"]));
+        let mut value = METADATA.decode(&self.raw).unwrap_or(Value::Null);
+        encoding::set_resource_version(&mut value, self.revision);
+        value
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -81,6 +92,14 @@ struct LabelsOnly {
 struct MetadataLabels {
     #[serde(default)]
     labels: Value,
+}
+
+/// An object's selectable fields, as the first field selector that needed
+/// them decoded them.
+#[derive(Debug)]
+pub struct Selectable {
+    pub by: FieldSelector,
+    pub value: Value,
 }
 
 /// What happened to an object.
@@ -108,10 +127,11 @@ pub struct CacheEvent {
     pub kind: EventType,
     pub object: Arc<CachedObject>,
     pub prev: Option<Arc<CachedObject>>,
-    /// `object` and `prev` decoded, when a watcher's field selector needs
-    /// them: once per event, not once per watcher.
-    pub decoded: OnceLock<Value>,
-    pub decoded_prev: OnceLock<Value>,
+    /// The selectable fields of `object` and `prev`, when a watcher's
+    /// field selector needs them: decoded once per event, not once per
+    /// watcher.
+    pub decoded: OnceLock<Selectable>,
+    pub decoded_prev: OnceLock<Selectable>,
 }
 
 impl CacheEvent {

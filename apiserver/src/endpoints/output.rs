@@ -2,6 +2,7 @@
 //! JSON is assembled from the cached bytes without decoding; Tables,
 //! metadata-only and YAML decode once.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -49,25 +50,25 @@ pub fn presented(resource: &ResourceDef, object: &Arc<CachedObject>) -> Arc<Cach
 /// A value (a written object, a Scale, a Status) in the negotiated representation.
 pub fn value(call: &Call<'_>, status: StatusCode, obj: &Value) -> Response<Body> {
     let rendered = match call.output {
-        Output::Json => obj.clone(),
         Output::Yaml => {
             let yaml = serde_yaml::to_string(obj).unwrap_or_default();
             return response::bytes(status, "application/yaml", yaml);
         }
         Output::Table if is_kind(obj, &call.resource) => {
             let rv = obj["metadata"]["resourceVersion"].clone();
-            table_of(
+            Cow::Owned(table_of(
                 &call.resource,
                 include_object(call),
                 std::iter::once(obj),
                 json!({"resourceVersion": rv}),
                 true,
-            )
+            ))
         }
-        Output::Metadata if is_kind(obj, &call.resource) => partial_metadata(obj),
-        Output::Table | Output::Metadata => obj.clone(),
+        Output::Metadata if is_kind(obj, &call.resource) => Cow::Owned(partial_metadata(obj)),
+        // A Status or Scale is sent as it is.
+        Output::Json | Output::Table | Output::Metadata => Cow::Borrowed(obj),
     };
-    let body = Bytes::from(serde_json::to_vec(&rendered).unwrap_or_default());
+    let body = Bytes::from(serde_json::to_vec(rendered.as_ref()).unwrap_or_default());
     response::encoded(
         call.accept_encoding.as_deref(),
         status,
@@ -136,7 +137,7 @@ fn list_of(call: &Call<'_>, result: &ListResult) -> Response<Body> {
             let items: Vec<Value> = result
                 .items
                 .iter()
-                .map(|o| partial_metadata(&o.value()))
+                .map(|o| partial_metadata(&o.metadata_only()))
                 .collect();
             let list = json!({
                 "kind": "PartialObjectMetadataList",

@@ -122,9 +122,9 @@ impl Encoder {
                 self.sent_columns = true;
                 line(&json!({"type": kind, "object": table}))
             }
-            Output::Metadata => {
-                line(&json!({"type": kind, "object": output::partial_metadata(&object.value())}))
-            }
+            Output::Metadata => line(
+                &json!({"type": kind, "object": output::partial_metadata(&object.metadata_only())}),
+            ),
             Output::Yaml => line(&json!({"type": kind, "object": object.value()})),
         }
     }

@@ -8,13 +8,12 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use bytes::Bytes;
 use mars_store::{ListRequest, StoreError};
-use serde_json::Value;
 
 use super::{Registry, store_error};
 use crate::error::ApiError;
 use crate::resources::ResourceDef;
 use crate::selectors::{FieldSelector, LabelSelector};
-use crate::watchcache::CachedObject;
+use crate::watchcache::{CachedObject, Selectable};
 
 /// What a list asks for.
 #[derive(Debug, Clone, Default)]
@@ -236,18 +235,29 @@ pub fn matches(object: &CachedObject, options: &ListOptions) -> bool {
     matches_decoded(object, options, &OnceLock::new())
 }
 
-/// [`matches`], decoding the object (only if a field selector needs it)
-/// into `decoded`, so every watcher of one event shares one decoding.
+/// [`matches`], decoding the object's selectable fields (only if a field
+/// selector needs them) into `decoded`, so every watcher of one event
+/// shares one decoding.
 pub fn matches_decoded(
     object: &CachedObject,
     options: &ListOptions,
-    decoded: &OnceLock<Value>,
+    decoded: &OnceLock<Selectable>,
 ) -> bool {
+    let fields = &options.fields;
     options.labels.matches(&object.labels)
-        && (options.fields.is_empty()
-            || options
-                .fields
-                .matches(decoded.get_or_init(|| object.value())))
+        && (fields.is_empty() || {
+            let first = decoded.get_or_init(|| Selectable {
+                by: fields.clone(),
+                value: fields.selectable(&object.raw),
+            });
+            if first.by.reads_like(fields) {
+                fields.matches(&first.value)
+            } else {
+                // Selectors of another version of a custom resource may
+                // read other fields.
+                fields.matches(&fields.selectable(&object.raw))
+            }
+        })
 }
 
 #[cfg(test)]

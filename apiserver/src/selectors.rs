@@ -1571,7 +1571,10 @@ mod tests {
         }
         let bare = json!({"metadata": {"name": "p"}});
         let host_network = FieldSelector::parse(pods, "spec.hostNetwork=false").unwrap();
-        assert!(matched(&host_network, &bare), "hostNetwork defaults to false");
+        assert!(
+            matched(&host_network, &bare),
+            "hostNetwork defaults to false"
+        );
         let unscheduled = FieldSelector::parse(pods, "spec.nodeName=").unwrap();
         assert!(matched(&unscheduled, &bare), "missing compares as empty");
     }

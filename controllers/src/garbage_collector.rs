@@ -1,7 +1,8 @@
 //! The garbage collector, as kube-controller-manager's `garbagecollector`
 //! (pkg/controller/garbagecollector): a graph of `ownerReferences` over
-//! every discovered resource (metadata-only watches, so custom resources
-//! are covered), indexed by owner uid, and
+//! every discovered resource (watches that decode only each object's
+//! identity and ownership, so custom resources are covered and a pod's
+//! managed fields cost nothing), indexed by owner uid, and
 //! - background: an object all of whose owners are gone (404 on GET, or a
 //!   different uid) is deleted, with its dangling references checked live;
 //! - foreground: an owner being deleted with the `foregroundDeletion`
@@ -17,9 +18,10 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use futures::StreamExt;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
-use kube::core::{ApiResource, PartialObjectMeta};
+use kube::core::{ApiResource, DynamicResourceScope};
 use kube::runtime::{WatchStreamExt, watcher};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -244,10 +246,77 @@ fn ignored(r: &Discovered) -> bool {
 }
 
 enum Msg {
-    Event(usize, watcher::Event<PartialObjectMeta<DynamicObject>>),
+    Event(usize, watcher::Event<Dependent>),
 }
 
-fn node_of(resource: usize, obj: &PartialObjectMeta<DynamicObject>) -> Option<(String, Node)> {
+/// What the collector reads of an object of any kind: the metadata fields
+/// below. Everything else (spec, status, labels, managedFields) is skipped
+/// while decoding, without being built.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Dependent {
+    #[serde(default, deserialize_with = "ownership")]
+    metadata: ObjectMeta,
+}
+
+fn ownership<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<ObjectMeta, D::Error> {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    struct Ownership {
+        name: Option<String>,
+        namespace: Option<String>,
+        uid: Option<String>,
+        resource_version: Option<String>,
+        owner_references: Option<Vec<OwnerReference>>,
+        finalizers: Option<Vec<String>>,
+        deletion_timestamp: Option<Time>,
+    }
+    let o = <Ownership as serde::Deserialize>::deserialize(deserializer)?;
+    Ok(ObjectMeta {
+        name: o.name,
+        namespace: o.namespace,
+        uid: o.uid,
+        resource_version: o.resource_version,
+        owner_references: o.owner_references,
+        finalizers: o.finalizers,
+        deletion_timestamp: o.deletion_timestamp,
+        ..ObjectMeta::default()
+    })
+}
+
+impl kube::Resource for Dependent {
+    type DynamicType = ApiResource;
+    type Scope = DynamicResourceScope;
+
+    fn kind(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        dt.kind.as_str().into()
+    }
+
+    fn group(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        dt.group.as_str().into()
+    }
+
+    fn version(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        dt.version.as_str().into()
+    }
+
+    fn api_version(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        dt.api_version.as_str().into()
+    }
+
+    fn plural(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        dt.plural.as_str().into()
+    }
+
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
+}
+
+fn node_of(resource: usize, obj: &Dependent) -> Option<(String, Node)> {
     let m = &obj.metadata;
     Some((
         m.uid.clone()?,
@@ -613,7 +682,7 @@ fn spawn_watch(
     r: &Discovered,
     tx: mpsc::Sender<Msg>,
 ) -> tokio::task::AbortHandle {
-    let api: Api<PartialObjectMeta<DynamicObject>> = Api::all_with(client, &r.api_resource());
+    let api: Api<Dependent> = Api::all_with(client, &r.api_resource());
     let name = format!("{}.{}", r.resource, r.group);
     let task = tokio::spawn(async move {
         let mut stream = std::pin::pin!(watcher(api, watcher::Config::default()).default_backoff());
@@ -849,5 +918,35 @@ mod tests {
         // Not being deleted: nothing to do.
         g.upsert("d", node("deploy", vec![]));
         assert_eq!(plan_deleting_owner(&g, "d"), OwnerPlan::Nothing);
+    }
+
+    #[test]
+    fn a_dependent_keeps_only_identity_and_ownership() {
+        let pod = serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {
+                "name": "web-1", "namespace": "prod", "uid": "u1", "resourceVersion": "7",
+                "labels": {"app": "web"},
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web",
+                                     "uid": "rs1", "controller": true, "blockOwnerDeletion": true}],
+                "finalizers": ["x"], "deletionTimestamp": "2026-01-01T00:00:00Z",
+                "managedFields": [{"manager": "m", "operation": "Update", "fieldsType": "FieldsV1",
+                                   "fieldsV1": {"f:spec": {}}}]
+            },
+            "spec": {"containers": [{"name": "app", "image": "nginx"}]},
+            "status": {"phase": "Running"}
+        });
+        let d: Dependent = serde_json::from_value(pod).unwrap();
+        let (uid, node) = node_of(3, &d).unwrap();
+        assert_eq!(uid, "u1");
+        assert_eq!(node.owners[0].uid, "rs1");
+        assert_eq!(
+            (node.finalizers.len(), node.deleting, node.resource),
+            (1, true, 3)
+        );
+        assert_eq!(d.metadata.resource_version.as_deref(), Some("7"));
+        assert!(d.metadata.labels.is_none() && d.metadata.managed_fields.is_none());
+        let bare: Dependent = serde_json::from_value(serde_json::json!({"kind": "X"})).unwrap();
+        assert!(node_of(0, &bare).is_none());
     }
 }

@@ -212,11 +212,26 @@ impl FieldManager<'_> {
     /// create) in `new`'s `managedFields`. `managedFields` the client sent
     /// replace the live ones; `[{}]` clears them.
     pub fn update(&self, live: &Value, new: &mut Value, writer: Writer<'_>) {
-        let mut entries = match managed_fields(new) {
-            Some(sent) if Some(sent) != managed_fields(live) => {
-                decode(Some(sent)).unwrap_or_default()
+        // What the client sent, or else what is recorded; either way the
+        // JSON of each entry this write leaves alone is written back as it
+        // is, not encoded again.
+        let sent = take_managed_fields(new);
+        let recorded = sent.or_else(|| managed_fields(live).cloned());
+        let mut entries: Vec<(Entry, Option<Value>)> = match recorded {
+            Some(Value::Array(items)) if !clears(&items) => {
+                match items
+                    .iter()
+                    .map(Entry::from_json)
+                    .collect::<Result<Vec<_>, _>>()
+                {
+                    Ok(decoded) => decoded
+                        .into_iter()
+                        .zip(items.into_iter().map(Some))
+                        .collect(),
+                    Err(_) => Vec::new(),
+                }
             }
-            _ => decode(managed_fields(live)).unwrap_or_default(),
+            _ => Vec::new(),
         };
         let comparison = typed::compare(
             self.schema,
@@ -225,34 +240,47 @@ impl FieldManager<'_> {
             &self.owned_part(new),
         );
         let changed = comparison.changed();
-        for entry in &mut entries {
-            if !entry.belongs_to(&writer, Operation::Update) {
+        for (entry, json) in &mut entries {
+            if !entry.belongs_to(&writer, Operation::Update) && entry.fields.overlaps(&changed) {
                 entry.fields = entry.fields.difference(&changed);
+                *json = None;
             }
-            entry.fields = entry.fields.difference(&comparison.removed);
+            if entry.fields.overlaps(&comparison.removed) {
+                entry.fields = entry.fields.difference(&comparison.removed);
+                *json = None;
+            }
         }
         if !changed.is_empty() {
             match entries
                 .iter_mut()
-                .find(|e| e.belongs_to(&writer, Operation::Update))
+                .find(|(e, _)| e.belongs_to(&writer, Operation::Update))
             {
-                Some(entry) => {
+                Some((entry, json)) => {
                     entry.fields = entry.fields.union(&changed);
                     entry.time = Some(writer.now.to_string());
+                    *json = None;
                 }
-                None => entries.push(Entry {
-                    manager: writer.manager.to_string(),
-                    operation: Operation::Update,
-                    api_version: writer.api_version.to_string(),
-                    time: Some(writer.now.to_string()),
-                    subresource: writer.subresource.to_string(),
-                    fields: changed,
-                }),
+                None => entries.push((
+                    Entry {
+                        manager: writer.manager.to_string(),
+                        operation: Operation::Update,
+                        api_version: writer.api_version.to_string(),
+                        time: Some(writer.now.to_string()),
+                        subresource: writer.subresource.to_string(),
+                        fields: changed,
+                    },
+                    None,
+                )),
             }
         }
-        entries.retain(|e| !e.fields.is_empty());
-        cap_update_managers(&mut entries);
-        set_managed_fields(new, &entries);
+        entries.retain(|(e, _)| !e.fields.is_empty());
+        if too_many_updaters(entries.iter().map(|(e, _)| e)) {
+            let mut plain: Vec<Entry> = entries.into_iter().map(|(e, _)| e).collect();
+            cap_update_managers(&mut plain);
+            set_managed_fields(new, &plain);
+        } else {
+            write_managed_fields(new, entries);
+        }
     }
 
     /// Server-side apply of `config` over `live` (`Value::Null` when the
@@ -343,25 +371,35 @@ impl FieldManager<'_> {
         let Value::Object(object) = object else {
             return Value::Object(Map::new());
         };
-        let mut out = object.clone();
-        out.remove("apiVersion");
-        out.remove("kind");
-        match self.scope {
-            Scope::Main { status_reset: true } => {
-                out.remove("status");
-            }
-            Scope::Status => out.retain(|k, _| k == "status"),
+        // Copies only what is kept: a pod's managedFields (never owned)
+        // can be most of it.
+        let kept = |key: &str| match self.scope {
+            Scope::Main { status_reset: true } => key != "status",
+            Scope::Status => key == "status",
             Scope::Main {
                 status_reset: false,
             }
-            | Scope::Other => {}
-        }
-        if let Some(Value::Object(metadata)) = out.get_mut("metadata") {
-            for field in SERVER_METADATA {
-                metadata.remove(*field);
+            | Scope::Other => true,
+        };
+        let mut out = Map::new();
+        for (key, value) in object {
+            if key == "apiVersion" || key == "kind" || !kept(key) {
+                continue;
             }
-            if metadata.is_empty() {
-                out.remove("metadata");
+            match value {
+                Value::Object(metadata) if key == "metadata" => {
+                    let owned: Map<String, Value> = metadata
+                        .iter()
+                        .filter(|(field, _)| !SERVER_METADATA.contains(&field.as_str()))
+                        .map(|(field, value)| (field.clone(), value.clone()))
+                        .collect();
+                    if !owned.is_empty() {
+                        out.insert(key.clone(), Value::Object(owned));
+                    }
+                }
+                _ => {
+                    out.insert(key.clone(), value.clone());
+                }
             }
         }
         Value::Object(out)
@@ -392,11 +430,23 @@ fn decode(value: Option<&Value>) -> Result<Vec<Entry>, String> {
         return Ok(Vec::new());
     };
     let items = value.as_array().ok_or("managedFields must be a list")?;
-    // `[{}]` is kube's way to ask for managedFields to be cleared.
-    if items.len() == 1 && items[0].as_object().is_some_and(Map::is_empty) {
+    if clears(items) {
         return Ok(Vec::new());
     }
     items.iter().map(Entry::from_json).collect()
+}
+
+/// `[{}]` is kube's way to ask for managedFields to be cleared.
+fn clears(items: &[Value]) -> bool {
+    items.len() == 1 && items[0].as_object().is_some_and(Map::is_empty)
+}
+
+fn take_managed_fields(object: &mut Value) -> Option<Value> {
+    object
+        .get_mut("metadata")?
+        .as_object_mut()?
+        .remove("managedFields")
+        .filter(|m| !m.is_null())
 }
 
 fn strip_managed_fields(object: &mut Value) {
@@ -408,23 +458,26 @@ fn strip_managed_fields(object: &mut Value) {
 /// Writes `entries` sorted as kube sorts them (appliers first, then by
 /// time, manager, apiVersion, subresource); none means no field.
 fn set_managed_fields(object: &mut Value, entries: &[Entry]) {
-    let mut sorted: Vec<&Entry> = entries.iter().collect();
-    sorted.sort_by(|a, b| {
+    write_managed_fields(object, entries.iter().map(|e| (e, None)));
+}
+
+/// [`set_managed_fields`] of entries some of which come with their JSON
+/// (as recorded, and unchanged since).
+fn write_managed_fields<E: std::borrow::Borrow<Entry>>(
+    object: &mut Value,
+    entries: impl IntoIterator<Item = (E, Option<Value>)>,
+) {
+    let mut sorted: Vec<(E, Option<Value>)> = entries.into_iter().collect();
+    let key = |e: &Entry| {
         (
-            a.operation,
-            &a.time,
-            &a.manager,
-            &a.api_version,
-            &a.subresource,
+            e.operation,
+            e.time.clone(),
+            e.manager.clone(),
+            e.api_version.clone(),
+            e.subresource.clone(),
         )
-            .cmp(&(
-                b.operation,
-                &b.time,
-                &b.manager,
-                &b.api_version,
-                &b.subresource,
-            ))
-    });
+    };
+    sorted.sort_by_cached_key(|(e, _)| key(e.borrow()));
     let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) else {
         return;
     };
@@ -433,20 +486,28 @@ fn set_managed_fields(object: &mut Value, entries: &[Entry]) {
     } else {
         metadata.insert(
             "managedFields".into(),
-            sorted.iter().map(|e| e.to_json()).collect(),
+            sorted
+                .into_iter()
+                .map(|(e, json)| json.unwrap_or_else(|| e.borrow().to_json()))
+                .collect(),
         );
     }
 }
 
+/// Whether there are more `Update` entries than kube keeps.
+fn too_many_updaters<'a>(entries: impl Iterator<Item = &'a Entry>) -> bool {
+    entries.filter(|e| e.operation == Operation::Update).count() > MAX_UPDATE_MANAGERS
+}
+
 /// Merges the oldest `Update` entries into one when there are too many.
 fn cap_update_managers(entries: &mut Vec<Entry>) {
+    if !too_many_updaters(entries.iter()) {
+        return;
+    }
     let updates = entries
         .iter()
         .filter(|e| e.operation == Operation::Update)
         .count();
-    if updates <= MAX_UPDATE_MANAGERS {
-        return;
-    }
     let mut order: Vec<usize> = (0..entries.len())
         .filter(|&i| entries[i].operation == Operation::Update)
         .collect();

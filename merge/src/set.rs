@@ -115,6 +115,23 @@ impl Set {
         out
     }
 
+    /// Whether some path is in both sets ([`Set::intersection`] is not
+    /// empty), found without building anything.
+    pub fn overlaps(&self, other: &Set) -> bool {
+        let (few, many) = if self.members.len() <= other.members.len() {
+            (&self.members, &other.members)
+        } else {
+            (&other.members, &self.members)
+        };
+        few.iter().any(|element| many.contains(element))
+            || self.children.iter().any(|(element, child)| {
+                other
+                    .children
+                    .get(element)
+                    .is_some_and(|theirs| child.overlaps(theirs))
+            })
+    }
+
     /// The paths in both sets.
     pub fn intersection(&self, other: &Set) -> Set {
         let mut out = Set::new();
@@ -224,5 +241,15 @@ mod tests {
         assert!(a.difference(&a).is_empty());
         assert!(a.touches(&field("data")) && !a.touches(&field("spec")));
         assert!(a.without(&field("data")).is_empty());
+        assert!(a.overlaps(&b) && b.overlaps(&a));
+        assert!(!only_x.overlaps(&b) && !b.overlaps(&only_x));
+        assert!(!a.overlaps(&Set::new()));
+        // A member on one side and a child set on the other share no path.
+        let mut data = Set::new();
+        data.insert(&[field("data")]);
+        assert!(!data.overlaps(&a) && !a.overlaps(&data));
+        for (x, y) in [(&a, &b), (&only_x, &b), (&data, &a)] {
+            assert_eq!(x.overlaps(y), !x.intersection(y).is_empty());
+        }
     }
 }

@@ -239,35 +239,19 @@ pub fn prepare_update(
 ) {
     // Subresource writes keep the stored metadata, except managedFields,
     // which already track this write (kube's ResetObjectMetaForStatus).
-    let managed_fields = new["metadata"].get("managedFields").cloned();
-    let keep_managed_fields = |merged: &mut Value| match managed_fields {
-        Some(fields) => merged["metadata"]["managedFields"] = fields,
-        None => {
-            if let Some(meta) = merged["metadata"].as_object_mut() {
-                meta.remove("managedFields");
-            }
-        }
-    };
     match subresource {
         Some(Subresource::Status) => {
-            let status = new.get("status").cloned();
-            let mut merged = old.clone();
-            match status {
-                Some(status) => merged["status"] = status,
-                None => {
-                    if let Some(map) = merged.as_object_mut() {
-                        map.remove("status");
-                    }
-                }
+            let status = new.as_object_mut().and_then(|m| m.remove("status"));
+            let mut merged = old_except(old, new, "status");
+            if let (Some(status), Some(map)) = (status, merged.as_object_mut()) {
+                map.insert("status".into(), status);
             }
-            keep_managed_fields(&mut merged);
             *new = merged;
         }
         Some(Subresource::Finalize) => {
-            let finalizers = new["spec"]["finalizers"].clone();
-            let mut merged = old.clone();
+            let finalizers = new["spec"]["finalizers"].take();
+            let mut merged = old_except(old, new, "");
             merged["spec"]["finalizers"] = finalizers;
-            keep_managed_fields(&mut merged);
             *new = merged;
         }
         _ => {
@@ -285,10 +269,10 @@ pub fn prepare_update(
             }
         }
     }
-    let old_meta = old["metadata"].as_object().cloned().unwrap_or_default();
+    let old_meta = old["metadata"].as_object();
     let m = meta(new);
     for field in SYSTEM_FIELDS {
-        match old_meta.get(*field) {
+        match old_meta.and_then(|old| old.get(*field)) {
             Some(v) => m.insert((*field).to_string(), v.clone()),
             None => m.remove(*field),
         };
@@ -297,6 +281,40 @@ pub fn prepare_update(
         let generation = old["metadata"]["generation"].as_i64().unwrap_or(0) + 1;
         meta(new).insert("generation".into(), json!(generation));
     }
+}
+
+/// A copy of `old` without its top-level member `skipped` (if any), with
+/// the managedFields of `new` (taken from it) instead of its own: only
+/// what the result keeps is copied.
+fn old_except(old: &Value, new: &mut Value, skipped: &str) -> Value {
+    let mut managed_fields = new
+        .get_mut("metadata")
+        .and_then(Value::as_object_mut)
+        .and_then(|m| m.remove("managedFields"));
+    let Some(old) = old.as_object() else {
+        return old.clone();
+    };
+    let mut merged = serde_json::Map::new();
+    for (key, value) in old {
+        match value {
+            _ if key == skipped => {}
+            Value::Object(metadata) if key == "metadata" => {
+                let mut kept: serde_json::Map<String, Value> = metadata
+                    .iter()
+                    .filter(|(field, _)| *field != "managedFields")
+                    .map(|(field, value)| (field.clone(), value.clone()))
+                    .collect();
+                if let Some(fields) = managed_fields.take() {
+                    kept.insert("managedFields".into(), fields);
+                }
+                merged.insert(key.clone(), Value::Object(kept));
+            }
+            _ => {
+                merged.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    Value::Object(merged)
 }
 
 /// Whether anything besides metadata and status differs.

@@ -417,3 +417,37 @@ fn apply_refuses_items_without_their_keys() {
         .unwrap_err();
     assert!(matches!(error, ApplyError::Invalid(_)), "{error:?}");
 }
+
+#[test]
+fn entries_an_update_leaves_alone_are_kept_as_recorded() {
+    let f = Fixture::new();
+    let live = f
+        .apply(
+            &Value::Null,
+            json!({"spec": {"replicas": 1}, "data": {"a": "1", "b": "2"}}),
+            "alice",
+            false,
+        )
+        .unwrap();
+    // Recorded with a member this code would not write itself.
+    let mut live = live;
+    live["metadata"]["managedFields"][0]["subresource"] = json!("");
+    let recorded = live["metadata"]["managedFields"][0].clone();
+
+    let mut labelled = live.clone();
+    labelled["metadata"]["labels"] = json!({"team": "x"});
+    let labelled = f.update(&live, labelled, "bob");
+    assert_eq!(labelled["metadata"]["managedFields"][0], recorded);
+
+    // Taking one of alice's fields rewrites her entry.
+    let mut taken = labelled.clone();
+    taken["data"]["a"] = json!("9");
+    let taken = f.update(&labelled, taken, "carol");
+    let alice = &taken["metadata"]["managedFields"][0];
+    assert_eq!(alice["manager"], "alice");
+    assert_eq!(
+        alice["fieldsV1"],
+        json!({"f:data": {"f:b": {}}, "f:spec": {"f:replicas": {}}})
+    );
+    assert!(alice.get("subresource").is_none());
+}

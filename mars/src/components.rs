@@ -33,7 +33,21 @@ pub async fn config(kubeconfig: &Path) -> anyhow::Result<kube::Config> {
 
 /// A `kube::Client` with at most `in_flight` requests (watches aside)
 /// under way; each client has its own connections and its own bound.
-pub fn bounded_client(config: kube::Config, in_flight: usize) -> anyhow::Result<kube::Client> {
+/// `agent` is its User-Agent product: the field manager its writes are
+/// recorded under (`managedFields`), as kube-controller-manager's are.
+pub fn bounded_client(
+    mut config: kube::Config,
+    agent: &str,
+    in_flight: usize,
+) -> anyhow::Result<kube::Client> {
+    let user_agent = format!(
+        "{agent}/v{} ({}/{})",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    );
+    let value = http::HeaderValue::from_str(&user_agent).context("bad User-Agent")?;
+    config.headers.push((http::header::USER_AGENT, value));
     Ok(kube::client::ClientBuilder::try_from(config)
         .context("cannot make an API client")?
         .with_layer(&InFlightLimit::new(in_flight))
@@ -42,7 +56,7 @@ pub fn bounded_client(config: kube::Config, in_flight: usize) -> anyhow::Result<
 
 /// A `kube::Client` for `kubeconfig`, as a node agent uses it.
 pub async fn client(kubeconfig: &Path) -> anyhow::Result<kube::Client> {
-    bounded_client(config(kubeconfig).await?, AGENT_IN_FLIGHT)
+    bounded_client(config(kubeconfig).await?, "mars-agent", AGENT_IN_FLIGHT)
 }
 
 /// The cluster CA (PEM) a kubeconfig trusts, if it names one inline.
@@ -67,7 +81,11 @@ pub fn cluster_ca(kubeconfig: &Path) -> Option<String> {
 pub async fn start(kubeconfig: &Path, args: &ComponentArgs) -> anyhow::Result<JoinSet<()>> {
     let config = config(kubeconfig).await?;
     let ca_pem = cluster_ca(kubeconfig);
-    let client = bounded_client(config.clone(), CONTROLLERS_IN_FLIGHT)?;
+    let client = bounded_client(
+        config.clone(),
+        "mars-controller-manager",
+        CONTROLLERS_IN_FLIGHT,
+    )?;
     let mut tasks = JoinSet::new();
     let controllers = mars_controllers::select(&args.controllers).map_err(anyhow::Error::msg)?;
     let context = mars_controllers::Context {
@@ -82,13 +100,13 @@ pub async fn start(kubeconfig: &Path, args: &ComponentArgs) -> anyhow::Result<Jo
     }
     if !args.disable_scheduler {
         tracing::info!("starting the scheduler");
-        let client = bounded_client(config.clone(), SCHEDULER_IN_FLIGHT)?;
+        let client = bounded_client(config.clone(), "mars-scheduler", SCHEDULER_IN_FLIGHT)?;
         tasks.spawn(mars_scheduler::run(client));
     }
     if args.simulate_nodes > 0 {
         let simulation = simulation(args.simulate_nodes, &args.site, &args.node_name);
         tracing::info!(nodes = args.simulate_nodes, site = %args.site, "starting simulated nodes");
-        let client = bounded_client(config, AGENT_IN_FLIGHT)?;
+        let client = bounded_client(config, "mars-agent", AGENT_IN_FLIGHT)?;
         tasks.spawn(mars_node_agent::simulate::run(client, simulation));
     }
     Ok(tasks)

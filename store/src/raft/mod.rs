@@ -514,7 +514,7 @@ impl Handler for Member {
             }
             Rpc::Propose(command) => {
                 RpcReply::Propose(match self.raft.client_write(command).await {
-                    Ok(written) => Ok(written.data),
+                    Ok(written) => Ok((written.log_id.index, written.data)),
                     Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
                         Err(Redirect::NotLeader {
                             leader: f.leader_id,
@@ -663,10 +663,23 @@ async fn batch_proposals(
             (leader_id, _) => Err(Redirect::NotLeader { leader: leader_id }),
         };
         match results {
-            Ok(results) => {
-                for (proposal, result) in forwarded.into_iter().zip(results) {
-                    let _ = proposal.reply.send(Ok(result));
-                }
+            Ok((index, results)) => {
+                // As etcd's proposing member does, answer once this member
+                // has applied the entry too, so a read here after the
+                // write sees it. Another batch need not wait for that.
+                let raft = raft.clone();
+                tokio::spawn(async move {
+                    let applied = raft
+                        .wait(Some(LOCAL_APPLY_WAIT))
+                        .applied_index_at_least(Some(index), "forwarded write")
+                        .await;
+                    if applied.is_err() {
+                        tracing::debug!(index, "forwarded write not applied here in time");
+                    }
+                    for (proposal, result) in forwarded.into_iter().zip(results) {
+                        let _ = proposal.reply.send(Ok(result));
+                    }
+                });
             }
             Err(redirect) => {
                 for proposal in forwarded {
@@ -677,6 +690,11 @@ async fn batch_proposals(
     }
 }
 
+/// How long a member that forwarded a write waits to apply it itself
+/// before answering anyway (the write is committed either way; only
+/// reading it back here right away is not promised then).
+const LOCAL_APPLY_WAIT: Duration = Duration::from_secs(5);
+
 /// Sends a batch to the leader. `NotLeader` when it certainly was not
 /// proposed there (so it may be retried); a lost answer is an unknown
 /// outcome, as with etcd.
@@ -685,13 +703,15 @@ async fn forward(
     leader: NodeId,
     addr: &str,
     commands: Vec<Command>,
-) -> Result<Vec<Result<Response, StoreError>>, Redirect> {
+) -> Result<(u64, Vec<Result<Response, StoreError>>), Redirect> {
     let count = commands.len();
     match transport
         .call(leader, addr, Rpc::Propose(Logged(commands)))
         .await
     {
-        Ok(RpcReply::Propose(Ok(Answer(results)))) if results.len() == count => Ok(results),
+        Ok(RpcReply::Propose(Ok((index, Answer(results))))) if results.len() == count => {
+            Ok((index, results))
+        }
         Ok(RpcReply::Propose(Ok(_))) => Err(Redirect::Unavailable(
             "the leader answered a different number of commands".into(),
         )),

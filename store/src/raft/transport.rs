@@ -56,7 +56,8 @@ pub enum RpcReply {
     InstallSnapshot(
         Result<InstallSnapshotResponse<NodeId>, RaftError<NodeId, InstallSnapshotError>>,
     ),
-    Propose(Result<Answer, Redirect>),
+    /// The answers and the index of the entry that carried them.
+    Propose(Result<(u64, Answer), Redirect>),
     ReadIndex(Result<u64, Redirect>),
     Change(Result<(), Redirect>),
     Status(ClusterStatus),

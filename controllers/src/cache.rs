@@ -23,6 +23,9 @@ use kube::runtime::{WatchStreamExt, watcher};
 
 use crate::pods;
 
+mod lean;
+pub use lean::Lean;
+
 /// What a cached object is filed under: the uid of its controller, or, for
 /// an object no controller owns, its namespace (orphans are what a
 /// controller may adopt).
@@ -108,9 +111,10 @@ where
         + Sync
         + 'static,
 {
-    /// Starts watching every object `api` reaches, in a task of its own
-    /// that restarts the watch with backoff; `who` names it in the logs.
-    pub fn start(api: Api<K>, who: &'static str) -> Self {
+    /// Starts watching every object `api` reaches (decoded without their
+    /// managedFields: [`Lean`]), in a task of its own that restarts the
+    /// watch with backoff; `who` names it in the logs.
+    pub fn start(api: Api<Lean<K>>, who: &'static str) -> Self {
         let (store, writer) = reflector::store();
         let state = Arc::new(Mutex::new(Fanout {
             ready: false,
@@ -126,7 +130,7 @@ where
                 std::pin::pin!(watcher(api, watcher::Config::default()).default_backoff());
             while let Some(event) = events.next().await {
                 match event {
-                    Ok(event) => task.apply(&mut writer, event),
+                    Ok(event) => task.apply(&mut writer, unwrapped(event)),
                     Err(error) => tracing::warn!(%error, "{who} watch"),
                 }
             }
@@ -222,9 +226,19 @@ where
     }
 }
 
+fn unwrapped<K>(event: watcher::Event<Lean<K>>) -> watcher::Event<K> {
+    match event {
+        watcher::Event::Apply(Lean(object)) => watcher::Event::Apply(object),
+        watcher::Event::Delete(Lean(object)) => watcher::Event::Delete(object),
+        watcher::Event::Init => watcher::Event::Init,
+        watcher::Event::InitApply(Lean(object)) => watcher::Event::InitApply(object),
+        watcher::Event::InitDone => watcher::Event::InitDone,
+    }
+}
+
 /// A cache of every object `api` reaches, for a controller that only reads
 /// it; `who` names it in the logs.
-pub fn watched<K>(api: Api<K>, who: &'static str) -> Store<K>
+pub fn watched<K>(api: Api<Lean<K>>, who: &'static str) -> Store<K>
 where
     K: kube::Resource<DynamicType = ()>
         + Clone

@@ -288,7 +288,7 @@ pub fn disruption_conditions(pod: &Pod, now: Timestamp) -> Option<Vec<PodConditi
 pub async fn run(client: Client, caches: crate::cache::Shared, grace: Duration) {
     let nodes = caches.nodes().store();
     let leases = crate::cache::watched(
-        Api::<Lease>::namespaced(client.clone(), LEASE_NAMESPACE),
+        Api::<crate::cache::Lean<Lease>>::namespaced(client.clone(), LEASE_NAMESPACE),
         "nodelifecycle: lease",
     );
     let pods = caches.pods().store();

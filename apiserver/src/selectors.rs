@@ -921,17 +921,9 @@ impl FieldSet {
     fn paths(self) -> Vec<&'static str> {
         let own: &[&'static str] = match self {
             FieldSet::Meta => &[],
-            FieldSet::Pod => &[
-                "spec.nodeName",
-                "spec.restartPolicy",
-                "spec.schedulerName",
-                "spec.serviceAccountName",
-                "spec.hostNetwork",
-                "status.phase",
-                "status.podIP",
-                "status.podIPs",
-                "status.nominatedNodeName",
-            ],
+            // Its selectable fields are where they are read (and the
+            // metadata fields are among them).
+            FieldSet::Pod => return POD_FIELDS.to_vec(),
             FieldSet::Node => &["spec.unschedulable"],
             FieldSet::Namespace => &["status.phase"],
             FieldSet::Secret => &["type"],

@@ -44,6 +44,29 @@ impl Owner {
     }
 }
 
+/// What an informer can hold: a kind of the API, decoded from JSON.
+pub trait Cacheable:
+    kube::Resource<DynamicType = ()>
+    + Clone
+    + serde::de::DeserializeOwned
+    + std::fmt::Debug
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<K> Cacheable for K where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// The objects of one kind: a [`Store`] for lookups by name, an index by
 /// controller, and a stream of changes for each subscriber.
 pub struct Informer<K: kube::Resource<DynamicType = ()> + 'static> {
@@ -101,16 +124,7 @@ impl<K: kube::Resource<DynamicType = ()> + Clone> Fanout<K> {
     }
 }
 
-impl<K> Informer<K>
-where
-    K: kube::Resource<DynamicType = ()>
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
-{
+impl<K: Cacheable> Informer<K> {
     /// Starts watching every object `api` reaches (decoded without their
     /// managedFields: [`Lean`]), in a task of its own that restarts the
     /// watch with backoff; `who` names it in the logs.
@@ -238,16 +252,7 @@ fn unwrapped<K>(event: watcher::Event<Lean<K>>) -> watcher::Event<K> {
 
 /// A cache of every object `api` reaches, for a controller that only reads
 /// it; `who` names it in the logs.
-pub fn watched<K>(api: Api<Lean<K>>, who: &'static str) -> Store<K>
-where
-    K: kube::Resource<DynamicType = ()>
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
-{
+pub fn watched<K: Cacheable>(api: Api<Lean<K>>, who: &'static str) -> Store<K> {
     Informer::start(api, who).store()
 }
 

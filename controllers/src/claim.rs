@@ -1,7 +1,9 @@
-//! Adopting orphan pods (kube's `ControllerRefManager.ClaimPods`): a
-//! workload controller takes over matching pods nobody controls, such as
-//! those left behind by `kubectl delete --cascade=orphan`, instead of
-//! creating new ones beside them.
+//! Adopting orphan pods and releasing strays (kube's
+//! `ControllerRefManager.ClaimPods`): a workload controller takes over
+//! matching pods nobody controls, such as those left behind by `kubectl
+//! delete --cascade=orphan`, instead of creating new ones beside them; and
+//! lets go of pods it controls that no longer match (their labels were
+//! edited), which it then replaces.
 
 use std::sync::Arc;
 
@@ -43,6 +45,67 @@ pub async fn adopt(api: &Api<Pod>, pod: &Pod, owner: &OwnerReference) -> Result<
         &Patch::Merge(&patch),
     )
     .await
+}
+
+/// The pods of `owned` a controller with `selector` lets go of: not being
+/// deleted, and no longer matching or passing `member`. None while the
+/// controller itself is being deleted (`selector` is `None` then).
+pub fn strays<'a>(
+    owned: &'a [Arc<Pod>],
+    selector: Option<&LabelSelector>,
+    member: impl Fn(&Pod) -> bool,
+) -> Vec<&'a Arc<Pod>> {
+    let Some(selector) = selector else {
+        return Vec::new();
+    };
+    owned
+        .iter()
+        .filter(|p| {
+            let keeps =
+                pods::selector_matches(Some(selector), p.metadata.labels.as_ref()) && member(p);
+            !keeps && !pods::is_terminating(p)
+        })
+        .collect()
+}
+
+/// Removes the owner reference with `owner_uid` from `pod`, on the
+/// condition that the pod is still the one seen (its uid).
+pub async fn release(api: &Api<Pod>, pod: &Pod, owner_uid: &str) -> Result<Pod, kube::Error> {
+    let refs: Vec<&OwnerReference> = pod
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .filter(|r| r.uid != owner_uid)
+        .collect();
+    let patch = serde_json::json!({"metadata": {"ownerReferences": refs, "uid": pod.metadata.uid}});
+    api.patch(
+        &pod.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await
+}
+
+/// Releases the strays of `owned` (see [`strays`]) and takes them out of
+/// it, so the controller counts only what it keeps.
+pub async fn release_strays(
+    api: &Api<Pod>,
+    owned: &mut Vec<Arc<Pod>>,
+    selector: Option<&LabelSelector>,
+    member: impl Fn(&Pod) -> bool,
+    owner_uid: &str,
+) {
+    let strays: Vec<Arc<Pod>> = strays(owned, selector, member)
+        .into_iter()
+        .cloned()
+        .collect();
+    for pod in &strays {
+        if let Err(error) = release(api, pod, owner_uid).await {
+            tracing::info!(pod = %pod.name_any(), %error, "releasing a pod that no longer matches failed");
+        }
+    }
+    owned.retain(|p| !strays.iter().any(|s| Arc::ptr_eq(s, p)));
 }
 
 /// Adopts every orphan of `candidates` and returns the pods now owned.
@@ -116,5 +179,29 @@ mod tests {
             ["web-0"]
         );
         assert!(orphans(&candidates, None, |_| true).is_empty());
+    }
+
+    #[test]
+    fn owned_pods_that_stopped_matching_are_strays_unless_going_or_owner_deleting() {
+        let selector = LabelSelector {
+            match_labels: Some([("app".to_string(), "web".to_string())].into()),
+            ..Default::default()
+        };
+        let owned = vec![
+            pod("web-0", "web", Some("me"), false),
+            pod("web-1", "debug", Some("me"), false),
+            pod("web-2", "debug", Some("me"), true),
+            pod("other-0", "web", Some("me"), false),
+        ];
+        let names =
+            |found: Vec<&Arc<Pod>>| -> Vec<String> { found.iter().map(|p| p.name_any()).collect() };
+        assert_eq!(names(strays(&owned, Some(&selector), |_| true)), ["web-1"]);
+        assert_eq!(
+            names(strays(&owned, Some(&selector), |p| p
+                .name_any()
+                .starts_with("web-"))),
+            ["web-1", "other-0"]
+        );
+        assert!(strays(&owned, None, |_| true).is_empty());
     }
 }

@@ -521,9 +521,6 @@ async fn sync_once(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action, SyncErro
     let key = format!("{ns}/{name}");
     let uid = ds.metadata.uid.clone().unwrap_or_default();
     let now = Timestamp::now();
-    // Its own pods and the orphans it may adopt: nothing else matters.
-    let mut ns_pods = ctx.pods.controlled_by(&uid);
-    ns_pods.extend(ctx.pods.orphans_in(&ns));
     let spec = ds.spec.as_ref();
     let owner = history::Owner::new(
         "DaemonSet",
@@ -532,22 +529,30 @@ async fn sync_once(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action, SyncErro
         spec.map(|s| &s.template),
         ds.status.as_ref().and_then(|s| s.collision_count),
     );
-    // Matching orphans (left by an orphaning delete) are taken back rather
-    // than replaced.
+    // Its own pods (less those whose labels were edited away: let go, and
+    // replaced) and the matching orphans an orphaning delete left, taken
+    // back rather than replaced. Nothing else matters.
+    let pods_api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
+    let mut own = ctx.pods.controlled_by(&uid);
+    claim::release_strays(
+        &pods_api,
+        &mut own,
+        owner.claim_selector.as_ref(),
+        |_| true,
+        &uid,
+    )
+    .await;
+    let orphans = ctx.pods.orphans_in(&ns);
     let adopted = claim::adopt_orphans(
-        &Api::namespaced(ctx.client.clone(), &ns),
-        &ns_pods,
+        &pods_api,
+        &orphans,
         owner.claim_selector.as_ref(),
         |_| true,
         &owner.reference,
     )
     .await;
-    let owned: Vec<&Pod> = ns_pods
-        .iter()
-        .filter(|p| pods::controller_of(&p.metadata).is_some_and(|r| r.uid == uid))
-        .chain(&adopted)
-        .map(|p| p.as_ref())
-        .collect();
+    let ns_pods: Vec<Arc<Pod>> = own.iter().chain(&orphans).cloned().collect();
+    let owned: Vec<&Pod> = own.iter().chain(&adopted).map(|p| p.as_ref()).collect();
     let nodes = ctx.nodes.state();
     let node_refs: Vec<&Node> = nodes.iter().map(|n| n.as_ref()).collect();
 
@@ -576,7 +581,6 @@ async fn sync_once(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action, SyncErro
     if cc != 0 {
         plan.status.collision_count = Some(cc);
     }
-    let pods_api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
     let acted = may_act && !(plan.create.is_empty() && plan.delete.is_empty());
     if may_act {
         let mut created = Vec::new();

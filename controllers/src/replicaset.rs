@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetCondition, ReplicaSetStatus};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, PostParams};
 use kube::runtime::Controller;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
@@ -426,20 +426,7 @@ async fn sync_once(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, SyncErr
         let Some(pod) = by_name.get(pod_name) else {
             continue;
         };
-        let refs: Vec<_> = pod
-            .metadata
-            .owner_references
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|r| r.uid != our_ref.uid)
-            .collect();
-        let patch =
-            serde_json::json!({"metadata": {"ownerReferences": refs, "uid": pod.metadata.uid}});
-        if let Err(e) = pods_api
-            .patch(pod_name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-        {
+        if let Err(e) = claim::release(&pods_api, pod, &our_ref.uid).await {
             tracing::info!(pod = %pod_name, error = %e, "replicaset: release failed");
         }
     }

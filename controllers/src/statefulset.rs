@@ -537,9 +537,18 @@ async fn sync_once(sts: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Action, SyncE
         spec.map(|s| &s.template),
         sts.status.as_ref().and_then(|s| s.collision_count),
     );
+    // Its pods whose labels were edited away are let go (and replaced).
     // Orphans named like this set's pods are its own, left by an orphaning
     // delete: take them back rather than replace them.
     let member = |p: &Pod| parent_and_ordinal(&p.name_any()).is_some_and(|(set, _)| set == name);
+    claim::release_strays(
+        &Api::namespaced(ctx.client.clone(), &ns),
+        &mut owned,
+        owner.claim_selector.as_ref(),
+        member,
+        &uid,
+    )
+    .await;
     owned.extend(
         claim::adopt_orphans(
             &Api::namespaced(ctx.client.clone(), &ns),

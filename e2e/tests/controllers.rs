@@ -392,3 +392,84 @@ spec:
     wait_until(Duration::from_secs(30), "db and agent ready again", ready);
     assert_eq!(pods(), before, "the adopted pods are the same pods");
 }
+
+#[test]
+fn a_daemonset_and_a_statefulset_let_go_of_pods_whose_labels_no_longer_match() {
+    let (_server, kubectl) = all_in_one();
+    let manifest = r#"
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: cache}
+spec:
+  serviceName: cache
+  replicas: 1
+  selector: {matchLabels: {app: cache}}
+  template:
+    metadata: {labels: {app: cache}}
+    spec: {containers: [{name: cache, image: redis:7}]}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: probe}
+spec:
+  selector: {matchLabels: {app: probe}}
+  template:
+    metadata: {labels: {app: probe}}
+    spec: {containers: [{name: probe, image: busybox}]}
+"#;
+    kubectl.run_stdin("apply -f -", manifest).ok();
+    let ready = || {
+        kubectl
+            .run("get sts cache -o jsonpath={.status.readyReplicas}")
+            .stdout
+            == "1"
+            && kubectl
+                .run("get ds probe -o jsonpath={.status.numberReady}")
+                .stdout
+                == "1"
+    };
+    wait_until(Duration::from_secs(60), "cache and probe ready", ready);
+    let probe = kubectl
+        .run("get pods -l app=probe -o jsonpath={.items[0].metadata.name}")
+        .ok()
+        .stdout;
+
+    // Taken out of their selectors (as one does to debug a pod in place).
+    kubectl
+        .run(&format!("label pod {probe} app=debug --overwrite"))
+        .ok();
+    kubectl.run("label pod cache-0 app=debug --overwrite").ok();
+    let owner_of = |pod: &str| {
+        kubectl
+            .run(&format!(
+                "get pod {pod} -o jsonpath={{.metadata.ownerReferences[*].name}}"
+            ))
+            .stdout
+    };
+    wait_until(Duration::from_secs(30), "both pods released", || {
+        owner_of(&probe).trim().is_empty() && owner_of("cache-0").trim().is_empty()
+    });
+    // The DaemonSet runs a new pod on the node; the released one stays.
+    wait_until(Duration::from_secs(30), "a new probe pod ready", || {
+        kubectl
+            .run("get pods -l app=probe -o jsonpath={.items[*].metadata.name}")
+            .stdout
+            .split_whitespace()
+            .any(|name| name != probe)
+            && kubectl
+                .run("get ds probe -o jsonpath={.status.numberReady}")
+                .stdout
+                == "1"
+    });
+    // The StatefulSet cannot make a new cache-0 while the released pod has
+    // that name (kube's StatefulSet waits the same way).
+    assert_eq!(
+        kubectl
+            .run(&format!(
+                "get pod {probe} -o jsonpath={{.metadata.labels.app}}"
+            ))
+            .ok()
+            .stdout,
+        "debug"
+    );
+}

@@ -5,7 +5,7 @@
 //! `plan` function (desired and observed state in, actions out), tested
 //! without IO; its module wires the plan to watches and writes.
 //!
-//! Depends on `kube` and `k8s-openapi` only: never on the API server or
+//! Depends on `kube`, `k8s-openapi` and `mars-informer` only: never on the API server or
 //! the store.
 
 pub mod cronjob;

@@ -4,6 +4,6 @@
 //! whole pipeline runs and scales on one machine without a container
 //! runtime.
 //!
-//! Depends on `kube` and `k8s-openapi` only.
+//! Depends on `kube`, `k8s-openapi` and `mars-informer` only.
 
 pub mod simulate;

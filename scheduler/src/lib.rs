@@ -16,12 +16,13 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{Binding, Event, EventSource, Node, ObjectReference, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time};
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event as WEvent};
+use mars_informer::Lean;
 use tokio::sync::{Semaphore, mpsc};
 
 use crate::core::{Cluster, NodeData, PodInfo};
@@ -63,9 +64,14 @@ pub async fn run_named(client: kube::Client, name: &str) {
     let mut nodes = watcher::watcher(Api::<Node>::all(client.clone()), watcher::Config::default())
         .default_backoff()
         .boxed();
-    let mut pods = watcher::watcher(Api::<Pod>::all(client.clone()), watcher::Config::default())
-        .default_backoff()
-        .boxed();
+    // Pods decoded without their managedFields, which nothing here reads.
+    let mut pods = watcher::watcher(
+        Api::<Lean<Pod>>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .map_ok(mars_informer::unwrapped)
+    .boxed();
     let mut state = State {
         events: Events::start(client.clone()),
         client,

@@ -14,6 +14,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client};
+use mars_informer::Lean;
 use serde_json::json;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
@@ -399,13 +400,17 @@ impl PodLoop {
     }
 
     async fn run(mut self) {
-        let api: Api<Pod> = Api::all(self.shared.client.clone());
+        // Pods decoded without their managedFields, which nothing here reads.
+        let api: Api<Lean<Pod>> = Api::all(self.shared.client.clone());
         let fields = match self.shared.nodes.as_slice() {
             [only] => format!("spec.nodeName={}", only.name),
             _ => "spec.nodeName!=".to_owned(),
         };
         let config = watcher::Config::default().fields(&fields);
-        let mut stream = watcher(api, config).default_backoff().boxed();
+        let mut stream = watcher(api, config)
+            .default_backoff()
+            .map_ok(mars_informer::unwrapped)
+            .boxed();
         loop {
             let next = self.timers.peek().map(|Reverse((at, ..))| *at);
             let far = Instant::now() + Duration::from_secs(3600);

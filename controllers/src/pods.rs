@@ -42,13 +42,7 @@ pub fn selector_matches(
     })
 }
 
-/// The controller owner reference of an object, if any.
-pub fn controller_of(meta: &ObjectMeta) -> Option<&OwnerReference> {
-    meta.owner_references
-        .as_ref()?
-        .iter()
-        .find(|r| r.controller == Some(true))
-}
+pub use mars_informer::controller_of;
 
 /// A controller owner reference (controller and blockOwnerDeletion set).
 pub fn controller_ref(api_version: &str, kind: &str, owner: &ObjectMeta) -> OwnerReference {

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures::channel::mpsc;
 use futures::{Stream, StreamExt};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::Api;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -34,16 +34,19 @@ enum Owner {
 
 impl Owner {
     fn of(meta: &ObjectMeta) -> Self {
-        let controller = meta
-            .owner_references
-            .iter()
-            .flatten()
-            .find(|r| r.controller == Some(true));
-        match controller {
+        match controller_of(meta) {
             Some(r) => Owner::Controller(r.uid.clone()),
             None => Owner::Orphan(meta.namespace.clone().unwrap_or_default()),
         }
     }
+}
+
+/// The owner reference of an object's controller (`controller: true`).
+pub fn controller_of(meta: &ObjectMeta) -> Option<&OwnerReference> {
+    meta.owner_references
+        .as_ref()?
+        .iter()
+        .find(|r| r.controller == Some(true))
 }
 
 /// What an informer can hold: a kind of the API, decoded from JSON.
@@ -92,32 +95,23 @@ struct Fanout<K: kube::Resource<DynamicType = ()> + 'static> {
     ready: bool,
     subscribers: Vec<mpsc::UnboundedSender<Arc<K>>>,
     by_owner: HashMap<Owner, HashMap<ObjectRef<K>, Arc<K>>>,
-    owner_of: HashMap<ObjectRef<K>, Owner>,
 }
 
 impl<K: kube::Resource<DynamicType = ()> + Clone> Fanout<K> {
     fn file(&mut self, key: ObjectRef<K>, object: Arc<K>) {
         let owner = Owner::of(object.meta());
-        if let Some(old) = self.owner_of.insert(key.clone(), owner.clone())
-            && old != owner
-        {
-            self.unfile_from(&old, &key);
-        }
         self.by_owner.entry(owner).or_default().insert(key, object);
     }
 
-    fn unfile(&mut self, key: &ObjectRef<K>) -> Option<Arc<K>> {
-        let owner = self.owner_of.remove(key)?;
-        self.unfile_from(&owner, key)
-    }
-
-    fn unfile_from(&mut self, owner: &Owner, key: &ObjectRef<K>) -> Option<Arc<K>> {
-        let bucket = self.by_owner.get_mut(owner)?;
-        let object = bucket.remove(key);
-        if bucket.is_empty() {
-            self.by_owner.remove(owner);
+    /// Takes `key` out of the index, where its cached state `filed` put it.
+    fn unfile(&mut self, key: &ObjectRef<K>, filed: &K) {
+        let owner = Owner::of(filed.meta());
+        if let Some(bucket) = self.by_owner.get_mut(&owner) {
+            bucket.remove(key);
+            if bucket.is_empty() {
+                self.by_owner.remove(&owner);
+            }
         }
-        object
     }
 
     fn tell(&mut self, object: &Arc<K>) {
@@ -136,7 +130,6 @@ impl<K: Cacheable> Informer<K> {
             ready: false,
             subscribers: Vec::new(),
             by_owner: HashMap::new(),
-            owner_of: HashMap::new(),
         }));
         let informer = Self { store, state };
         let task = informer.clone();
@@ -162,6 +155,13 @@ impl<K: Cacheable> Informer<K> {
 
     fn apply(&self, writer: &mut reflector::store::Writer<K>, event: watcher::Event<K>) {
         let mut state = self.lock();
+        // The object as cached before the event: where the index has it.
+        let cached = match &event {
+            watcher::Event::Apply(object) | watcher::Event::Delete(object) => {
+                self.store.get(&ObjectRef::from_obj(object))
+            }
+            _ => None,
+        };
         writer.apply_watcher_event(&event);
         match event {
             watcher::Event::Apply(object) => {
@@ -169,12 +169,16 @@ impl<K: Cacheable> Informer<K> {
                 let Some(stored) = self.store.get(&key) else {
                     return;
                 };
+                if let Some(cached) = cached {
+                    state.unfile(&key, &cached);
+                }
                 state.file(key, stored.clone());
                 state.tell(&stored);
             }
             watcher::Event::Delete(object) => {
-                let key = ObjectRef::from_obj(&object);
-                state.unfile(&key);
+                if let Some(cached) = cached {
+                    state.unfile(&ObjectRef::from_obj(&object), &cached);
+                }
                 state.tell(&Arc::new(object));
             }
             watcher::Event::Init | watcher::Event::InitApply(_) => {}
@@ -182,7 +186,6 @@ impl<K: Cacheable> Informer<K> {
                 // A (re)list: the store now holds exactly what the list
                 // returned. Tell of everything in it, and of what vanished
                 // while the watch was down.
-                state.owner_of.clear();
                 let mut gone: HashMap<ObjectRef<K>, Arc<K>> = std::mem::take(&mut state.by_owner)
                     .into_values()
                     .flatten()

@@ -33,14 +33,42 @@ pub fn orphans<'a>(
         .collect()
 }
 
-/// Makes `owner` the controller of `pod`, on the condition that the pod
-/// is still the one seen (its uid), as kube's adoption patch does.
-pub async fn adopt(api: &Api<Pod>, pod: &Pod, owner: &OwnerReference) -> Result<Pod, kube::Error> {
-    let mut refs = pod.metadata.owner_references.clone().unwrap_or_default();
-    refs.push(owner.clone());
-    let patch = serde_json::json!({"metadata": {"ownerReferences": refs, "uid": pod.metadata.uid}});
+/// Makes `owner` the controller of `object` (a pod, a ReplicaSet), on the
+/// condition that the object is still the one seen (its uid), as kube's
+/// adoption patch does.
+pub async fn adopt<K: Claimable>(
+    api: &Api<K>,
+    object: &K,
+    owner: &OwnerReference,
+) -> Result<K, kube::Error> {
+    let meta = object.meta();
+    let refs: Vec<&OwnerReference> = meta
+        .owner_references
+        .iter()
+        .flatten()
+        .chain([owner])
+        .collect();
+    set_owner_references(api, object, &refs).await
+}
+
+/// What a controller can adopt or release.
+pub trait Claimable:
+    kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug
+{
+}
+
+impl<K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug> Claimable for K {}
+
+/// Replaces `object`'s owner references if its uid is still the one seen.
+async fn set_owner_references<K: Claimable>(
+    api: &Api<K>,
+    object: &K,
+    refs: &[&OwnerReference],
+) -> Result<K, kube::Error> {
+    let patch =
+        serde_json::json!({"metadata": {"ownerReferences": refs, "uid": object.meta().uid}});
     api.patch(
-        &pod.name_any(),
+        &object.name_any(),
         &PatchParams::default(),
         &Patch::Merge(&patch),
     )
@@ -78,13 +106,7 @@ pub async fn release(api: &Api<Pod>, pod: &Pod, owner_uid: &str) -> Result<Pod, 
         .flatten()
         .filter(|r| r.uid != owner_uid)
         .collect();
-    let patch = serde_json::json!({"metadata": {"ownerReferences": refs, "uid": pod.metadata.uid}});
-    api.patch(
-        &pod.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(&patch),
-    )
-    .await
+    set_owner_references(api, pod, &refs).await
 }
 
 /// Releases the strays of `owned` (see [`strays`]) and takes them out of

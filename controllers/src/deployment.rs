@@ -21,6 +21,7 @@ use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, ResourceExt};
 
 use crate::cache::Informer;
+use crate::claim;
 use crate::pods;
 use crate::sync::{self, SyncError};
 
@@ -947,24 +948,14 @@ async fn sync_once(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, SyncErro
         {
             continue;
         }
-        let rs = ReplicaSet::clone(&rs);
         match pods::controller_of(&rs.metadata) {
-            Some(r) if r.uid == d_uid => owned.push(rs),
+            Some(r) if r.uid == d_uid => owned.push(ReplicaSet::clone(&rs)),
             None if d.metadata.deletion_timestamp.is_none()
                 && pods::selector_matches(selector, rs.metadata.labels.as_ref()) =>
             {
                 // Adopt the orphan.
-                let mut refs = rs.metadata.owner_references.clone().unwrap_or_default();
-                refs.push(pods::controller_ref("apps/v1", "Deployment", &d.metadata));
-                let patch = serde_json::json!({"metadata": {"ownerReferences": refs, "uid": rs.metadata.uid}});
-                match rs_api
-                    .patch(
-                        &rs.name_any(),
-                        &PatchParams::default(),
-                        &Patch::Merge(&patch),
-                    )
-                    .await
-                {
+                let owner = pods::controller_ref("apps/v1", "Deployment", &d.metadata);
+                match claim::adopt(&rs_api, &rs, &owner).await {
                     Ok(adopted) => owned.push(adopted),
                     Err(e) => tracing::info!(error = %e, "deployment: adopting replicaset failed"),
                 }

@@ -468,16 +468,7 @@ fn write_managed_fields<E: std::borrow::Borrow<Entry>>(
     entries: impl IntoIterator<Item = (E, Option<Value>)>,
 ) {
     let mut sorted: Vec<(E, Option<Value>)> = entries.into_iter().collect();
-    let key = |e: &Entry| {
-        (
-            e.operation,
-            e.time.clone(),
-            e.manager.clone(),
-            e.api_version.clone(),
-            e.subresource.clone(),
-        )
-    };
-    sorted.sort_by_cached_key(|(e, _)| key(e.borrow()));
+    sorted.sort_by(|(a, _), (b, _)| sort_key(a.borrow()).cmp(&sort_key(b.borrow())));
     let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) else {
         return;
     };
@@ -492,6 +483,17 @@ fn write_managed_fields<E: std::borrow::Borrow<Entry>>(
                 .collect(),
         );
     }
+}
+
+/// The order kube sorts managedFields in.
+fn sort_key(e: &Entry) -> (Operation, Option<&str>, &str, &str, &str) {
+    (
+        e.operation,
+        e.time.as_deref(),
+        &e.manager,
+        &e.api_version,
+        &e.subresource,
+    )
 }
 
 /// Whether there are more `Update` entries than kube keeps.

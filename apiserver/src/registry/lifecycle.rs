@@ -242,7 +242,7 @@ pub fn prepare_update(
     match subresource {
         Some(Subresource::Status) => {
             let status = new.as_object_mut().and_then(|m| m.remove("status"));
-            let mut merged = old_except(old, new, "status");
+            let mut merged = old_except(old, new, Some("status"));
             if let (Some(status), Some(map)) = (status, merged.as_object_mut()) {
                 map.insert("status".into(), status);
             }
@@ -250,7 +250,7 @@ pub fn prepare_update(
         }
         Some(Subresource::Finalize) => {
             let finalizers = new["spec"]["finalizers"].take();
-            let mut merged = old_except(old, new, "");
+            let mut merged = old_except(old, new, None);
             merged["spec"]["finalizers"] = finalizers;
             *new = merged;
         }
@@ -283,10 +283,10 @@ pub fn prepare_update(
     }
 }
 
-/// A copy of `old` without its top-level member `skipped` (if any), with
+/// A copy of `old` without its top-level member `skipped`, with
 /// the managedFields of `new` (taken from it) instead of its own: only
 /// what the result keeps is copied.
-fn old_except(old: &Value, new: &mut Value, skipped: &str) -> Value {
+fn old_except(old: &Value, new: &mut Value, skipped: Option<&str>) -> Value {
     let mut managed_fields = new
         .get_mut("metadata")
         .and_then(Value::as_object_mut)
@@ -297,7 +297,7 @@ fn old_except(old: &Value, new: &mut Value, skipped: &str) -> Value {
     let mut merged = serde_json::Map::new();
     for (key, value) in old {
         match value {
-            _ if key == skipped => {}
+            _ if Some(key.as_str()) == skipped => {}
             Value::Object(metadata) if key == "metadata" => {
                 let mut kept: serde_json::Map<String, Value> = metadata
                     .iter()

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 /// The members of an object to keep, as dotted paths: `metadata` keeps
 /// the whole of `metadata`, `spec.nodeName` only that member of `spec`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Projection {
     whole: bool,
     children: BTreeMap<String, Projection>,

@@ -7,6 +7,7 @@
 
 use mars_apiextensions::regex_error;
 use std::fmt;
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -1024,8 +1025,9 @@ pub struct FieldSelector {
     terms: Vec<FieldTerm>,
     set: FieldSet,
     namespaced: bool,
-    /// What of an object [`FieldSelector::matches`] reads.
-    projection: Projection,
+    /// What of an object [`FieldSelector::matches`] reads (shared by the
+    /// clones a watch's per-event cache keeps).
+    projection: Arc<Projection>,
 }
 
 impl FieldSelector {
@@ -1052,7 +1054,7 @@ impl FieldSelector {
             })
             .collect::<Result<_, String>>()?;
         Ok(Self {
-            projection: Projection::of(set.paths()),
+            projection: Arc::new(Projection::of(set.paths())),
             terms,
             set,
             namespaced: resource.namespaced,
@@ -1066,10 +1068,10 @@ impl FieldSelector {
         self.projection.decode(raw).unwrap_or(Value::Null)
     }
 
-    /// Whether [`FieldSelector::selectable`] reads the same of an object
-    /// for both selectors (then one decoding serves both).
-    pub fn reads_like(&self, other: &FieldSelector) -> bool {
-        self.projection == other.projection
+    /// What [`FieldSelector::selectable`] decodes: selectors with equal
+    /// projections can share one decoding.
+    pub fn projection(&self) -> &Arc<Projection> {
+        &self.projection
     }
 
     /// Whether `obj` matches.

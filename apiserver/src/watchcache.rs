@@ -19,7 +19,6 @@ use tokio::sync::{Notify, broadcast, watch};
 
 use crate::encoding;
 use crate::projection::Projection;
-use crate::selectors::FieldSelector;
 
 /// How many recent events a cache keeps for watches that resume from a
 /// resource version.
@@ -98,7 +97,7 @@ struct MetadataLabels {
 /// them decoded them.
 #[derive(Debug)]
 pub struct Selectable {
-    pub by: FieldSelector,
+    pub projection: Arc<Projection>,
     pub value: Value,
 }
 

@@ -247,10 +247,10 @@ pub fn matches_decoded(
     options.labels.matches(&object.labels)
         && (fields.is_empty() || {
             let first = decoded.get_or_init(|| Selectable {
-                by: fields.clone(),
+                projection: Arc::clone(fields.projection()),
                 value: fields.selectable(&object.raw),
             });
-            if first.by.reads_like(fields) {
+            if first.projection == *fields.projection() {
                 fields.matches(&first.value)
             } else {
                 // Selectors of another version of a custom resource may

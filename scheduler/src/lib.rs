@@ -303,10 +303,10 @@ impl State {
     }
 
     fn spawn_unschedulable(&self, pod: Arc<Pod>, msg: String) {
-        let (client, sem, who) = (self.client.clone(), self.sem.clone(), self.name.clone());
+        let (client, sem) = (self.client.clone(), self.sem.clone());
         self.events.record(
             &pod,
-            &who,
+            &self.name,
             "Warning",
             "FailedScheduling",
             "Scheduling",
